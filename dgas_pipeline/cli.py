@@ -1,0 +1,288 @@
+"""`dgas`: the command line for people and scripts.
+
+Every command takes `--json` (one JSON document on stdout, nothing else there) and
+`--config F`. Bad input exits 2 with one line per problem on stderr naming the field and the
+value, never a traceback: scripts parse our output, people read our errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NoReturn
+
+from dgas_pipeline.config import SchedulerConfig, load_config
+from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.market import (
+    Launch,
+    MarketHoursManager,
+    PlanSettings,
+    load_overrides,
+    parse_interval,
+    plan_launches,
+)
+from dgas_pipeline.market.sessions import TradingSession
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+MAX_DELAY_MINUTES = 24 * 60
+
+Handler = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its complaints follow our one-line `field: value expected` rule."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"dgas: {message} (see dgas {self._subcommand_hint()}--help)\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+    def _subcommand_hint(self) -> str:
+        parts = self.prog.split()[1:]
+        return " ".join(parts) + " " if parts else ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        result = args.handler(args)
+    except InvalidInput as err:
+        for line in err.lines:
+            sys.stderr.write(f"dgas: {line}\n")
+        return EXIT_BAD_INPUT
+    emit(result, as_json=args.json, render=args.render)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument(
+        "--config", metavar="F", help="config file (default ./dgas.yaml, then built-in defaults)"
+    )
+    parser = _Parser(
+        prog="dgas",
+        description="Market-hours-aware Drummond Geometry prediction cycles on the exchange clock.",
+        epilog=(
+            "examples:\n"
+            "  dgas calendar 2026-11-27 --json\n"
+            "  dgas plan --start 2026-11-23 --end 2026-11-30 --data-delay 2 --json\n"
+            "  dgas config validate dgas.yaml"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    plan = commands.add_parser(
+        "plan", parents=[common], help="list planned cycle and EOD launches between two dates"
+    )
+    plan.add_argument("--start", metavar="D", help="first session date (default: today)")
+    plan.add_argument("--end", metavar="D", help="last session date (default: start + 6 days)")
+    plan.add_argument("--interval", help="bar interval, e.g. 15min, 30min, 1h (default: config)")
+    plan.add_argument(
+        "--data-delay", metavar="MIN", help="minutes after a bar's end (default: config)"
+    )
+    plan.add_argument(
+        "--eod-delay", metavar="MIN", help="minutes after the close (default: config)"
+    )
+    plan.add_argument("--overrides", metavar="F", help="closures/early closes file")
+    plan.set_defaults(handler=cmd_plan, render=render_plan)
+
+    cal = commands.add_parser(
+        "calendar", parents=[common], help="what the exchange does on a date, and its launches"
+    )
+    cal.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD or 'today' (default)")
+    cal.add_argument("--overrides", metavar="F", help="closures/early closes file")
+    cal.set_defaults(handler=cmd_calendar, render=render_calendar)
+
+    config = commands.add_parser("config", help="configuration commands")
+    config_commands = config.add_subparsers(
+        title="commands", metavar="COMMAND", parser_class=_Parser
+    )
+    validate = config_commands.add_parser(
+        "validate", parents=[common], help="check a config file; every error with its field"
+    )
+    validate.add_argument("file", nargs="?", metavar="F", help="config file (default ./dgas.yaml)")
+    validate.set_defaults(handler=cmd_config_validate, render=render_config)
+    return parser
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def cmd_plan(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(args.config)
+    market = market_for(config, args.overrides)
+    # `is not None`: an empty value (`--start=`) is bad input, not a request for the default.
+    start = parse_date(args.start, "--start", market) if args.start is not None else today(market)
+    end = (
+        parse_date(args.end, "--end", market)
+        if args.end is not None
+        else min(start + timedelta(days=6), market.last_day)
+    )
+    settings = PlanSettings(
+        interval=parse_interval(args.interval, "--interval")
+        if args.interval is not None
+        else config.interval_delta,
+        data_delay=minutes(args.data_delay, "--data-delay")
+        if args.data_delay is not None
+        else config.plan_settings.data_delay,
+        eod_delay=minutes(args.eod_delay, "--eod-delay")
+        if args.eod_delay is not None
+        else config.plan_settings.eod_delay,
+    )
+    if end < start:
+        raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
+    return {"launches": [x.to_json() for x in plan_launches(market, start, end, settings)]}
+
+
+def cmd_calendar(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(args.config)
+    market = market_for(config, args.overrides)
+    day = parse_date(args.date, "DATE", market) if args.date is not None else today(market)
+    session = market.session(day)
+    launches: list[Launch] = []
+    if session.is_trading_day:
+        launches = plan_launches(market, day, day, config.plan_settings)
+    return calendar_json(market, session, launches)
+
+
+def cmd_config_validate(args: argparse.Namespace) -> dict[str, Any]:
+    path = args.file or args.config
+    config = load_config(path)
+    if config.calendar.overrides_file:
+        load_overrides(config.calendar.overrides_file)
+    return {
+        "valid": True,
+        "file": str(path) if path else None,
+        "config": config.model_dump(mode="json"),
+    }
+
+
+# -- shared pieces ---------------------------------------------------------------------------
+
+
+def market_for(config: SchedulerConfig, overrides_flag: str | None) -> MarketHoursManager:
+    overrides_path = overrides_flag or config.calendar.overrides_file
+    return MarketHoursManager(config.calendar.exchange, load_overrides(overrides_path))
+
+
+def today(market: MarketHoursManager) -> date:
+    return market.local(datetime.now(UTC)).date()
+
+
+def parse_date(text: str, field: str, market: MarketHoursManager) -> date:
+    if text == "today":
+        return today(market)
+    try:
+        day = date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise InvalidInput(field, text, "is not a date (expected YYYY-MM-DD)") from None
+    market.check_in_range(day, field)
+    return day
+
+
+def minutes(text: str, field: str) -> timedelta:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(field, text, "is not a whole number of minutes") from None
+    if value < 0:
+        raise InvalidInput(field, text, "must be >= 0 minutes")
+    if value > MAX_DELAY_MINUTES:
+        # The config's bound; larger values would also overflow datetime arithmetic.
+        raise InvalidInput(field, text, f"must be <= {MAX_DELAY_MINUTES} minutes (one day)")
+    return timedelta(minutes=value)
+
+
+def calendar_json(
+    market: MarketHoursManager, session: TradingSession, launches: list[Launch]
+) -> dict[str, Any]:
+    after = session.open or datetime.combine(session.date, datetime.min.time(), market.tz)
+    return {
+        "date": session.date.isoformat(),
+        "is_trading_day": session.is_trading_day,
+        "open": iso(session.open),
+        "close": iso(session.close),
+        "early_close": session.early_close,
+        "reason": session.reason,
+        "next_open": iso(market.next_market_open(after)),
+        "launches": [x.to_json() for x in launches],
+    }
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def emit(result: dict[str, Any], *, as_json: bool, render: Callable[[dict[str, Any]], str]) -> None:
+    if as_json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render(result) + "\n")
+
+
+def _local(text: str | None, tz_name: str = "America/New_York") -> str:
+    if text is None:
+        return "-"
+    from zoneinfo import ZoneInfo
+
+    return (
+        datetime.fromisoformat(text).astimezone(ZoneInfo(tz_name)).strftime("%a %Y-%m-%d %H:%M %Z")
+    )
+
+
+def render_plan(result: dict[str, Any]) -> str:
+    rows = [f"{'due (ET)':<26} {'kind':<6} partition_key"]
+    for x in result["launches"]:
+        rows.append(f"{_local(x['due']):<26} {x['kind']:<6} {x['partition_key']}")
+    rows.append(f"{len(result['launches'])} launches")
+    return "\n".join(rows)
+
+
+def render_calendar(result: dict[str, Any]) -> str:
+    if result["is_trading_day"]:
+        kind = "early close" if result["early_close"] else "regular session"
+        why = f" ({result['reason']})" if result["reason"] else ""
+        head = (
+            f"{result['date']}: open {_local(result['open'])} - close {_local(result['close'])}, "
+            f"{kind}{why}"
+        )
+    else:
+        head = f"{result['date']}: market closed ({result['reason']})"
+    lines = [head, f"next open: {_local(result['next_open'])}"]
+    if result["launches"]:
+        lines.append(render_plan({"launches": result["launches"]}))
+    return "\n".join(lines)
+
+
+def render_config(result: dict[str, Any]) -> str:
+    source = result["file"] or "built-in defaults"
+    return f"{source}: valid"
+
+
+def run() -> NoReturn:
+    """Console-script entry point."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `dgas plan | head` is normal use; the reader left, so say nothing more.
+        sys.stdout = None  # type: ignore[assignment]
+        code = EXIT_OK
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

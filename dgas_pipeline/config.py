@@ -1,0 +1,246 @@
+"""`SchedulerConfig`: every setting of the pipeline, validated in one place.
+
+Loaded from `--config F`, else `./dgas.yaml`, else built-in defaults. Unknown keys are errors
+(a typo must not silently fall back to a default). Secrets never live here: the file names
+the environment variables that hold them, and the Dagster layer reads those with `EnvVar`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import exchange_calendars as xcals
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
+from dgas_pipeline.market.intervals import format_interval, parse_interval
+from dgas_pipeline.market.overrides import load_yaml
+from dgas_pipeline.market.planner import PlanSettings
+
+DEFAULT_CONFIG_FILE = Path("dgas.yaml")
+DEFAULT_SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "SPY", "QQQ")
+PATTERNS = (
+    "PLDOT_PUSH",
+    "PLDOT_REFRESH",
+    "EXHAUST",
+    "C_WAVE",
+    "CONGESTION_OSCILLATION",
+    "TERMINATION_APPROACH",
+    "TERMINATION_TOUCH",
+)
+# Dagster's time-window partitions follow one cron grid; NYSE sessions open at :30 and close on
+# the hour (13:00 on early closes), so only intervals dividing 30 minutes keep every partition
+# window equal to the planner's bar. See defs/partitions.py.
+PARTITION_GRID = timedelta(minutes=30)
+_TICKER = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+_USERINFO = re.compile(r"(?<=://)([^:/?#@]*)(:)?[^/?#]*@")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CalendarSettings(_Strict):
+    """Which exchange clock, and the operator's overrides file (DESIGN.md §3)."""
+
+    exchange: str = "XNYS"
+    overrides_file: Path | None = None
+
+    @field_validator("exchange")
+    @classmethod
+    def _known_exchange(cls, value: str) -> str:
+        # Checked here so `dgas config validate` catches it, not the first `dgas plan`.
+        if value not in xcals.get_calendar_names(include_aliases=True):
+            raise ValueError("is not a calendar known to exchange_calendars (e.g. XNYS)")
+        return value
+
+
+class SchedulerConfig(_Strict):
+    """The seed's `SchedulerConfig` fields plus what the exchange clock and Dagster need."""
+
+    interval: str = "30min"
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    enabled_timeframes: tuple[str, ...] = ("4h", "1h", "30min")
+    min_confidence: float = Field(0.6, ge=0, le=1)
+    min_signal_strength: float = Field(0.5, ge=0, le=1)
+    min_alignment: float = Field(0.6, ge=0, le=1)
+    enabled_patterns: tuple[str, ...] = PATTERNS
+    max_symbols_per_cycle: int = Field(50, ge=1)
+    timeout_seconds: int = Field(180, ge=1)
+    run_on_startup: bool = False
+    persist_state: bool = True
+    data_delay_minutes: int = Field(0, ge=0, le=24 * 60)
+    eod_delay_minutes: int = Field(20, ge=0, le=24 * 60)
+    catchup_sessions: int = Field(5, ge=0, le=60)
+    stale_after_minutes: int = Field(60, ge=1)
+    partitions_start: date = date(2025, 1, 2)
+    calendar: CalendarSettings = CalendarSettings()
+    database_url: str | None = None
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        delta = _parse(value, "interval")
+        if PARTITION_GRID % delta:
+            raise ValueError(
+                "does not divide 30min, so Dagster partitions could not match the "
+                "session's bars (expected 5min, 10min, 15min or 30min)"
+            )
+        return format_interval(delta)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbols(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError("must be a list of tickers, e.g. [AAPL, MSFT]")
+        problems = []
+        cleaned = []
+        for i, raw in enumerate(value):
+            symbol = str(raw).strip().upper()
+            if not _TICKER.match(symbol):
+                problems.append(
+                    InvalidInput(
+                        f"symbols[{i}]",
+                        raw,
+                        "is not a ticker (expected letters, digits, '.' or '-')",
+                    )
+                )
+            elif symbol in cleaned:
+                problems.append(InvalidInput(f"symbols[{i}]", raw, "is listed twice"))
+            cleaned.append(symbol)
+        if problems:
+            raise InvalidInputs(problems)
+        if not cleaned:
+            raise ValueError("must name at least one ticker")
+        return tuple(cleaned)
+
+    @field_validator("enabled_timeframes")
+    @classmethod
+    def _timeframes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        deltas = [_parse(tf, f"enabled_timeframes[{i}]") for i, tf in enumerate(value)]
+        if len(deltas) < 2:
+            raise ValueError(
+                "needs a higher and a trading timeframe (expected e.g. [4h, 1h, 30min])"
+            )
+        if len(set(deltas)) != len(deltas) or deltas != sorted(deltas, reverse=True):
+            raise ValueError(
+                "must be distinct and ordered from highest to lowest, e.g. [4h, 1h, 30min]"
+            )
+        return tuple(format_interval(d) for d in deltas)
+
+    @field_validator("enabled_patterns")
+    @classmethod
+    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        problems = [
+            InvalidInput(f"enabled_patterns[{i}]", name, f"is not one of {', '.join(PATTERNS)}")
+            for i, name in enumerate(value)
+            if name not in PATTERNS
+        ]
+        if problems:
+            raise InvalidInputs(problems)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        try:
+            has_password = bool(urlsplit(value).password)
+        except ValueError:
+            # Never echo a URL we cannot parse: it may hold a password.
+            raise InvalidInput(
+                "database_url", _redacted(value), "is not a URL (expected e.g. sqlite:///dgas.db)"
+            ) from None
+        if has_password:
+            raise InvalidInput(
+                "database_url",
+                _redacted(value),
+                "contains a password; secrets never go in the config file "
+                "(put the URL in the DGAS_DATABASE_URL environment variable)",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _timeframes_fit_interval(self) -> SchedulerConfig:
+        base = parse_interval(self.interval)
+        for i, tf in enumerate(self.enabled_timeframes):
+            if parse_interval(tf) % base:
+                raise InvalidInput(
+                    f"enabled_timeframes[{i}]", tf, f"is not a multiple of interval {self.interval}"
+                )
+        return self
+
+    # -- derived views ---------------------------------------------------------------------
+
+    @property
+    def interval_delta(self) -> timedelta:
+        return parse_interval(self.interval)
+
+    @property
+    def plan_settings(self) -> PlanSettings:
+        return PlanSettings(
+            interval=self.interval_delta,
+            data_delay=timedelta(minutes=self.data_delay_minutes),
+            eod_delay=timedelta(minutes=self.eod_delay_minutes),
+        )
+
+
+def _redacted(url: str) -> str:
+    """`url` with everything after the user name in its userinfo masked."""
+    return _USERINFO.sub(lambda m: f"{m.group(1)}:***@" if m.group(2) else "***@", url)
+
+
+def _parse(value: str, field: str) -> timedelta:
+    try:
+        return parse_interval(value, field)
+    except InvalidInput as err:
+        raise ValueError(err.expected) from None
+
+
+def load_config(path: str | Path | None = None) -> SchedulerConfig:
+    """Config from `path`, else `./dgas.yaml` when present, else defaults.
+
+    `DGAS_CONFIG` names the file when no path is given, so Dagster's code server (which has
+    no command line) reads the same file as the CLI.
+    """
+    if path is None:
+        env_path = os.environ.get("DGAS_CONFIG")
+        if env_path:
+            path = env_path
+        elif DEFAULT_CONFIG_FILE.exists():
+            path = DEFAULT_CONFIG_FILE
+        else:
+            return SchedulerConfig()
+    return parse_config_file(Path(path))
+
+
+def parse_config_file(path: Path) -> SchedulerConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput("config", str(path), f"cannot be read ({err.strerror})") from None
+    try:
+        raw = load_yaml(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InvalidInput("config", str(path), f"is not valid YAML{where}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidInput("config", str(path), "must be a YAML mapping of field: value")
+    return validate_config(raw)
+
+
+def validate_config(raw: dict[str, Any]) -> SchedulerConfig:
+    try:
+        return SchedulerConfig.model_validate(raw)
+    except ValidationError as err:
+        raise from_validation_error(err, prefix="") from None

@@ -1,0 +1,1 @@
+"""Dagster glue only: every body here calls market/, data/, analysis/, notify/ or store/."""

@@ -1,0 +1,128 @@
+"""Closures and early closes the library does not know yet.
+
+A national day of mourning is announced days before it happens, long before a new
+`exchange_calendars` release; operators put it in a small YAML file instead of waiting:
+
+    closures:
+      - {date: 2026-12-08, reason: "Day of mourning"}
+    early_closes:
+      - {date: 2026-12-09, close: "13:00", reason: "Exchange notice"}
+
+`close` is exchange-local wall time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from dgas_pipeline.errors import InvalidInput, from_validation_error
+
+
+class Closure(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    date: date
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must say why the exchange is closed (expected a non-empty text)")
+        return value
+
+
+class EarlyClose(Closure):
+    close: time
+
+    @field_validator("close", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: Any) -> Any:
+        # YAML reads an unquoted 13:00 as the integer 780 (sexagesimal); accept only HH:MM text.
+        if isinstance(value, int | float) or (
+            isinstance(value, str) and not _looks_like_hh_mm(value)
+        ):
+            raise ValueError('is not an exchange-local time (expected "HH:MM", e.g. "13:00")')
+        return value
+
+
+def _looks_like_hh_mm(text: str) -> bool:
+    parts = text.split(":")
+    return len(parts) == 2 and all(p.isdigit() and len(p) == 2 for p in parts)
+
+
+class CalendarOverrides(BaseModel):
+    """Validated overrides; a date may be listed once, in one list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    closures: tuple[Closure, ...] = ()
+    early_closes: tuple[EarlyClose, ...] = ()
+
+    @model_validator(mode="after")
+    def _each_date_once(self) -> CalendarOverrides:
+        seen: set[date] = set()
+        for name, entries in (("closures", self.closures), ("early_closes", self.early_closes)):
+            for i, entry in enumerate(entries):
+                if entry.date in seen:
+                    raise InvalidInput(
+                        f"{name}[{i}].date", entry.date.isoformat(), "is listed more than once"
+                    )
+                seen.add(entry.date)
+        return self
+
+    def closure(self, day: date) -> Closure | None:
+        return next((c for c in self.closures if c.date == day), None)
+
+    def early_close(self, day: date) -> EarlyClose | None:
+        return next((c for c in self.early_closes if c.date == day), None)
+
+
+NO_OVERRIDES = CalendarOverrides()
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: PyYAML builds `2026-13-01` into a date itself and
+    raises a bare ValueError; as text, pydantic reports it with its field."""
+
+
+_TextDatesLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def load_yaml(text: str) -> Any:
+    """`yaml.safe_load`, but dates stay text for the model to validate (and name the field)."""
+    return yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def load_overrides(path: str | Path | None) -> CalendarOverrides:
+    """Read and validate an overrides file; errors name the file's field and value."""
+    if path is None:
+        return NO_OVERRIDES
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput("overrides", str(path), f"cannot be read ({err.strerror})") from None
+    try:
+        raw = load_yaml(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InvalidInput("overrides", str(path), f"is not valid YAML{where}") from None
+    if raw is None:
+        return NO_OVERRIDES
+    if not isinstance(raw, dict):
+        raise InvalidInput(
+            "overrides", type(raw).__name__, "must be a mapping with closures/early_closes"
+        )
+    try:
+        return CalendarOverrides.model_validate(raw)
+    except ValidationError as err:
+        raise from_validation_error(err, prefix="") from None
