@@ -37,6 +37,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but its complaints follow our one-line `field: value expected` rule."""
 
     def error(self, message: str) -> NoReturn:
+        # "argument --start: expected one argument" -> "--start: expected one argument"
+        message = message.removeprefix("argument ")
         sys.stderr.write(f"dgas: {message} (see dgas {self._subcommand_hint()}--help)\n")
         raise SystemExit(EXIT_BAD_INPUT)
 

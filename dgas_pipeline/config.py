@@ -18,6 +18,7 @@ import exchange_calendars as xcals
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dgas_pipeline.data.settings import ProviderSettings
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.overrides import load_yaml
@@ -80,7 +81,9 @@ class SchedulerConfig(_Strict):
     catchup_sessions: int = Field(5, ge=0, le=60)
     stale_after_minutes: int = Field(60, ge=1)
     partitions_start: date = date(2025, 1, 2)
+    history_sessions: int = Field(10, ge=2, le=250)
     calendar: CalendarSettings = CalendarSettings()
+    provider: ProviderSettings = ProviderSettings()
     database_url: str | None = None
 
     @field_validator("interval")

@@ -44,6 +44,11 @@ class EarlyClose(Closure):
     @classmethod
     def _hh_mm(cls, value: Any) -> Any:
         # YAML reads an unquoted 13:00 as the integer 780 (sexagesimal); accept only HH:MM text.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            raise ValueError(
+                f"is how YAML reads an unquoted {value // 60:02d}:{value % 60:02d}; "
+                'quote it (expected "HH:MM", e.g. "13:00")'
+            )
         if isinstance(value, int | float) or (
             isinstance(value, str) and not _looks_like_hh_mm(value)
         ):

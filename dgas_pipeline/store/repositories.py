@@ -1,0 +1,332 @@
+"""Small read and write functions over our tables, one purpose each.
+
+They take a `Connection` and never commit: the caller groups the writes of one run into a
+single transaction (`engine.begin()` or `write_transaction`), so a failed cycle leaves the
+tables as they were. Every statement is SQLAlchemy Core with bound parameters; nothing here
+formats SQL text. Upserts use each dialect's `INSERT ... ON CONFLICT`, so a retried run
+rewrites its rows instead of duplicating them or failing on the unique keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from dgas_pipeline.store.tables import (
+    generated_signals,
+    notification_log,
+    prediction_metrics,
+    prediction_runs,
+    scheduler_state,
+)
+
+Row = Mapping[str, Any]
+
+SIGNAL_KEY: Final = ("symbol", "signal_timestamp", "signal_type", "trading_timeframe")
+
+# Written by the notifier and by EOD consolidation, never by the cycle that found the signal:
+# a re-run of the cycle must not make a sent signal look unsent or erase its outcome.
+_SIGNAL_FIELDS_KEPT_ON_UPSERT: Final = frozenset(
+    {
+        "id",
+        "created_at",
+        "notification_sent",
+        "notification_channels",
+        "notification_timestamp",
+        "outcome",
+        "actual_high",
+        "actual_low",
+        "actual_close",
+        "pnl_pct",
+        "evaluated_at",
+    }
+)
+_OUTCOME_FIELDS: Final = ("outcome", "actual_high", "actual_low", "actual_close", "pnl_pct")
+_SCHEDULER_SINGLETON_ID: Final = 1
+_DONE_NOTIFICATION_STATUSES: Final = frozenset({"SENT", "STALE"})
+
+
+class _Keep:
+    """Sentinel: leave this scheduler_state field as it is (None means: clear it)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = _Keep()
+
+
+def upsert_signals(conn: Connection, rows: Iterable[Row]) -> list[int]:
+    """Insert signals, or refresh the analysis fields of ones already stored; ids in order.
+
+    A signal is identified by (symbol, signal_timestamp, signal_type, trading_timeframe), so
+    a retried or backfilled cycle finds the row it wrote before. Notification and outcome
+    fields of an existing row are left alone (see `_SIGNAL_FIELDS_KEPT_ON_UPSERT`).
+    """
+    ids: list[int] = []
+    now = _now()
+    for row in rows:
+        values = {**row, "updated_at": now}
+        refreshed = {
+            name: value
+            for name, value in values.items()
+            if name not in _SIGNAL_FIELDS_KEPT_ON_UPSERT and name not in SIGNAL_KEY
+        }
+        stmt = (
+            _insert(conn, generated_signals)
+            .values(values)
+            .on_conflict_do_update(index_elements=list(SIGNAL_KEY), set_=refreshed)
+            .returning(generated_signals.c.id)
+        )
+        # One statement per signal: RETURNING order across a multi-row upsert is not
+        # guaranteed, and a cycle writes tens of signals, not thousands.
+        ids.append(conn.execute(stmt).scalar_one())
+    return ids
+
+
+def signals_for_partition(conn: Connection, partition_key: str) -> list[dict[str, Any]]:
+    """The signals a cycle partition wrote, e.g. to chart them or to compare a re-run."""
+    stmt = (
+        sa.select(generated_signals)
+        .where(generated_signals.c.partition_key == partition_key)
+        .order_by(generated_signals.c.symbol, generated_signals.c.signal_timestamp)
+    )
+    return _dicts(conn.execute(stmt))
+
+
+def pending_signals(conn: Connection, before: datetime) -> list[dict[str, Any]]:
+    """Signals still PENDING that were issued before `before`: what EOD has to evaluate."""
+    stmt = (
+        sa.select(generated_signals)
+        .where(
+            generated_signals.c.outcome == "PENDING",
+            generated_signals.c.signal_timestamp < before,
+        )
+        .order_by(generated_signals.c.signal_timestamp, generated_signals.c.id)
+    )
+    return _dicts(conn.execute(stmt))
+
+
+def update_outcomes(conn: Connection, rows: Iterable[Row]) -> int:
+    """Write evaluated outcomes (by signal `id`); returns how many signals were updated.
+
+    Each row carries `id`, `outcome` and optionally actual_high/low/close, pnl_pct and
+    `evaluated_at` (default: now), so EOD records when it judged a signal.
+    """
+    now = _now()
+    updated = 0
+    for row in rows:
+        values: dict[str, Any] = {k: row[k] for k in _OUTCOME_FIELDS if k in row}
+        values["evaluated_at"] = row.get("evaluated_at") or now
+        values["updated_at"] = now
+        stmt = (
+            sa.update(generated_signals).where(generated_signals.c.id == row["id"]).values(values)
+        )
+        updated += conn.execute(stmt).rowcount
+    return updated
+
+
+def record_run(conn: Connection, row: Row) -> int:
+    """Insert or update the mirror row of one (Dagster run, partition); returns its id.
+
+    The run writes RUNNING at start and its final status at the end; the run-status sensor
+    may write again for a run that crashed. All land on the same row.
+    """
+    values = {**row, "updated_at": _now()}
+    refreshed = {k: v for k, v in values.items() if k not in ("id", "created_at")}
+    stmt = (
+        _insert(conn, prediction_runs)
+        .values(values)
+        .on_conflict_do_update(index_elements=["dagster_run_id", "partition_key"], set_=refreshed)
+        .returning(prediction_runs.c.id)
+    )
+    return conn.execute(stmt).scalar_one()
+
+
+def recent_runs(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest mirror rows first, for `dgas status` and the seed's `get_recent_runs`."""
+    stmt = (
+        sa.select(prediction_runs)
+        .order_by(prediction_runs.c.run_timestamp.desc(), prediction_runs.c.id.desc())
+        .limit(limit)
+    )
+    return _dicts(conn.execute(stmt))
+
+
+def set_scheduler_state(
+    conn: Connection,
+    *,
+    status: str | _Keep = KEEP,
+    last_run_timestamp: datetime | _Keep | None = KEEP,
+    next_scheduled_run: datetime | _Keep | None = KEEP,
+    current_run_id: str | _Keep | None = KEEP,
+    error_message: str | _Keep | None = KEEP,
+) -> None:
+    """Update the single scheduler_state row, creating it on first use.
+
+    Fields not given keep their value; pass None to clear one (e.g. `error_message` after a
+    good run). The seed never wrote `last_run_timestamp`; the run mirror does, via this.
+    """
+    given = {
+        name: value
+        for name, value in (
+            ("status", status),
+            ("last_run_timestamp", last_run_timestamp),
+            ("next_scheduled_run", next_scheduled_run),
+            ("current_run_id", current_run_id),
+            ("error_message", error_message),
+        )
+        if not isinstance(value, _Keep)
+    }
+    values = {**given, "updated_at": _now()}
+    stmt = (
+        _insert(conn, scheduler_state)
+        .values(id=_SCHEDULER_SINGLETON_ID, **values)
+        .on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+    conn.execute(stmt)
+
+
+def get_scheduler_state(conn: Connection) -> dict[str, Any] | None:
+    """The scheduler_state row, or None before anything was ever run."""
+    stmt = sa.select(scheduler_state).where(scheduler_state.c.id == _SCHEDULER_SINGLETON_ID)
+    row = conn.execute(stmt).mappings().one_or_none()
+    return dict(row) if row is not None else None
+
+
+def claim_notification(
+    conn: Connection, message_key: str, channel: str, signal_id: int | None = None
+) -> bool:
+    """May this message go out on this channel? False if it already went (or was retired).
+
+    Records a PENDING attempt (creating the log row on first claim). A message SENT, or
+    marked STALE (a backfilled bar: stored, never sent), is never claimed again, so a retried
+    run cannot notify twice. A PENDING or FAILED one may be tried again. On PostgreSQL the row
+    stays locked until the caller's transaction ends, so concurrent claimers queue.
+    """
+    conn.execute(
+        _insert(conn, notification_log)
+        .values(message_key=message_key, channel=channel, signal_id=signal_id, status="PENDING")
+        .on_conflict_do_nothing(index_elements=["message_key", "channel"])
+    )
+    key = sa.and_(
+        notification_log.c.message_key == message_key, notification_log.c.channel == channel
+    )
+    status = conn.execute(
+        sa.select(notification_log.c.status).where(key).with_for_update()
+    ).scalar_one()
+    if status in _DONE_NOTIFICATION_STATUSES:
+        return False
+    conn.execute(
+        sa.update(notification_log).where(key).values(attempts=notification_log.c.attempts + 1)
+    )
+    return True
+
+
+def mark_notification(
+    conn: Connection, message_key: str, channel: str, status: str, error: str | None = None
+) -> None:
+    """Record how a delivery ended (SENT/FAILED/STALE/PENDING), creating the row if needed.
+
+    STALE is written without a claim for messages of backfilled bars, hence the upsert.
+    """
+    values: dict[str, Any] = {"status": status, "last_error": error}
+    if status == "SENT":
+        values["sent_at"] = _now()
+    stmt = (
+        _insert(conn, notification_log)
+        .values(message_key=message_key, channel=channel, **values)
+        .on_conflict_do_update(index_elements=["message_key", "channel"], set_=values)
+    )
+    conn.execute(stmt)
+
+
+def notification_status(conn: Connection, message_key: str, channel: str) -> str | None:
+    """The delivery status of one message on one channel; None if it was never claimed."""
+    stmt = sa.select(notification_log.c.status).where(
+        notification_log.c.message_key == message_key, notification_log.c.channel == channel
+    )
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def upsert_metrics(conn: Connection, rows: Iterable[Row]) -> None:
+    """Store metric values; recomputing a period replaces its value instead of adding one.
+
+    Rows may name the JSON column `metadata` (its SQL name) or `metadata_` (its Core key).
+    """
+    now = _now()
+    for row in rows:
+        values = {("metadata_" if k == "metadata" else k): v for k, v in row.items()}
+        values["updated_at"] = now
+        refreshed = {
+            k: v for k, v in values.items() if k in ("metric_value", "metadata_", "updated_at")
+        }
+        stmt = (
+            _insert(conn, prediction_metrics)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=["metric_type", "aggregation_period", "period_start"],
+                set_=refreshed,
+            )
+        )
+        conn.execute(stmt)
+
+
+def metrics(
+    conn: Connection, metric_type: str, aggregation_period: str, since: datetime
+) -> list[dict[str, Any]]:
+    """One metric's values from `since` on, oldest first (charts, calibration reports).
+
+    Rows come back keyed by SQL column name, so the JSON document is under `metadata`.
+    """
+    stmt = (
+        sa.select(prediction_metrics)
+        .where(
+            prediction_metrics.c.metric_type == metric_type,
+            prediction_metrics.c.aggregation_period == aggregation_period,
+            prediction_metrics.c.period_start >= since,
+        )
+        .order_by(prediction_metrics.c.period_start)
+    )
+    return _dicts(conn.execute(stmt))
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT, which is the one that knows ON CONFLICT."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"dgas tables support SQLite and PostgreSQL, not {name}")
+
+
+def _dicts(result: sa.Result[Any]) -> list[dict[str, Any]]:
+    return [dict(row) for row in result.mappings()]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__: Sequence[str] = [
+    "KEEP",
+    "claim_notification",
+    "get_scheduler_state",
+    "mark_notification",
+    "metrics",
+    "notification_status",
+    "pending_signals",
+    "recent_runs",
+    "record_run",
+    "set_scheduler_state",
+    "signals_for_partition",
+    "update_outcomes",
+    "upsert_metrics",
+    "upsert_signals",
+]
