@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 
-from dgas_pipeline.config import SchedulerConfig, load_config
+from dgas_pipeline.config import SchedulerConfig, load_config, validate_config
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import (
     Launch,
@@ -28,6 +29,7 @@ from dgas_pipeline.market.sessions import TradingSession
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 1
 MAX_DELAY_MINUTES = 24 * 60
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
@@ -60,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"dgas: {line}\n")
         return EXIT_BAD_INPUT
     emit(result, as_json=args.json, render=args.render)
-    return EXIT_OK
+    return EXIT_RUN_FAILED if result.get("status") == "FAILED" else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +105,28 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD or 'today' (default)")
     cal.add_argument("--overrides", metavar="F", help="closures/early closes file")
     cal.set_defaults(handler=cmd_calendar, render=render_calendar)
+
+    once = commands.add_parser(
+        "run-once",
+        parents=[common],
+        help="run one prediction cycle now on the Dagster instance in $DAGSTER_HOME",
+    )
+    once.add_argument(
+        "--at", metavar="ISO", help="run the bar last due by this instant (default now)"
+    )
+    once.add_argument(
+        "--symbols", metavar="A,B", help="tickers instead of the configured watchlist"
+    )
+    once.set_defaults(handler=cmd_run_once, render=render_run)
+
+    bars = commands.add_parser(
+        "bars", parents=[common], help="bars of one symbol from the configured provider chain"
+    )
+    bars.add_argument("symbol", metavar="SYMBOL")
+    bars.add_argument("--start", metavar="D", required=True, help="first session date")
+    bars.add_argument("--end", metavar="D", required=True, help="last session date")
+    bars.add_argument("--timeframe", default=None, help="e.g. 30min, 1h, 4h (default: interval)")
+    bars.set_defaults(handler=cmd_bars, render=render_bars)
 
     config = commands.add_parser("config", help="configuration commands")
     config_commands = config.add_subparsers(
@@ -168,6 +192,64 @@ def cmd_config_validate(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
+    if args.config:
+        os.environ["DGAS_CONFIG"] = args.config  # the code location reads the same file
+    load_config(args.config)  # bad config is bad input here, not a failed run
+    at = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
+    if at > datetime.now(UTC):
+        raise InvalidInput("--at", args.at, "is in the future (expected a past instant)")
+    symbols = None
+    if args.symbols is not None:
+        symbols = list(validate_config({"symbols": args.symbols.split(",")}).symbols)
+    from dgas_pipeline.defs.launch import run_once
+
+    return run_once(at, symbols)
+
+
+def cmd_bars(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(args.config)
+    market = market_for(config, None)
+    start = parse_date(args.start, "--start", market)
+    end = parse_date(args.end, "--end", market)
+    if end < start:
+        raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
+    symbol = validate_config({"symbols": [args.symbol]}).symbols[0]
+    timeframe = parse_interval(args.timeframe, "--timeframe") if args.timeframe else None
+    sessions = market.sessions_between(start, end)
+    if not sessions:
+        return {"bars": []}
+    from dgas_pipeline import analysis
+    from dgas_pipeline.data import build_providers, close_providers, fetch_bars
+    from dgas_pipeline.defs.resources import provider_api_key
+
+    providers = build_providers(config.provider, provider_api_key(config), market)
+    try:
+        fetched = fetch_bars(
+            providers, [symbol], sessions[0].open, sessions[-1].close, config.interval_delta, market
+        )
+    finally:
+        close_providers(providers)
+    if symbol in fetched.errors:
+        raise InvalidInput("SYMBOL", symbol, f"has no bars: {fetched.errors[symbol]}")
+    frame = fetched.bars
+    if timeframe and timeframe != config.interval_delta:
+        frame = analysis.resample_bars(frame, timeframe)
+    return {
+        "bars": [
+            {
+                "ts": iso(row.ts.to_pydatetime()),
+                "open": row.open,
+                "high": row.high,
+                "low": row.low,
+                "close": row.close,
+                "volume": row.volume,
+            }
+            for row in frame.itertuples()
+        ]
+    }
+
+
 # -- shared pieces ---------------------------------------------------------------------------
 
 
@@ -189,6 +271,18 @@ def parse_date(text: str, field: str, market: MarketHoursManager) -> date:
         raise InvalidInput(field, text, "is not a date (expected YYYY-MM-DD)") from None
     market.check_in_range(day, field)
     return day
+
+
+def parse_instant(text: str, field: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            field, text, "is not an ISO instant (e.g. 2026-11-20T15:05:00-05:00)"
+        ) from None
+    if at.tzinfo is None:
+        raise InvalidInput(field, text, "has no UTC offset (e.g. 2026-11-20T15:05:00-05:00)")
+    return at.astimezone(UTC)
 
 
 def minutes(text: str, field: str) -> timedelta:
@@ -267,6 +361,27 @@ def render_calendar(result: dict[str, Any]) -> str:
     if result["launches"]:
         lines.append(render_plan({"launches": result["launches"]}))
     return "\n".join(lines)
+
+
+def render_run(result: dict[str, Any]) -> str:
+    timings = ", ".join(f"{k} {v}" for k, v in result["timings_ms"].items() if v is not None)
+    lines = [
+        f"{result['status']}: cycle {result['partition_key']} (run {result['run_id']})",
+        f"symbols {result['symbols_processed']}/{result['symbols_requested']}, "
+        f"signals {result['signals']}; {timings}",
+    ]
+    lines.extend(f"error: {e}" for e in result["errors"])
+    return "\n".join(lines)
+
+
+def render_bars(result: dict[str, Any]) -> str:
+    rows = [f"{'ts (UTC)':<22} {'open':>10} {'high':>10} {'low':>10} {'close':>10} {'volume':>12}"]
+    for b in result["bars"]:
+        rows.append(
+            f"{b['ts']:<22} {b['open']:>10.2f} {b['high']:>10.2f} {b['low']:>10.2f} "
+            f"{b['close']:>10.2f} {b['volume']:>12.0f}"
+        )
+    return "\n".join(rows)
 
 
 def render_config(result: dict[str, Any]) -> str:

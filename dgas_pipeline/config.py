@@ -23,6 +23,7 @@ from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_er
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.overrides import load_yaml
 from dgas_pipeline.market.planner import PlanSettings
+from dgas_pipeline.notify.settings import NotificationSettings
 
 DEFAULT_CONFIG_FILE = Path("dgas.yaml")
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "SPY", "QQQ")
@@ -44,7 +45,7 @@ _USERINFO = re.compile(r"(?<=://)([^:/?#@]*)(:)?[^/?#]*@")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class CalendarSettings(_Strict):
@@ -84,6 +85,7 @@ class SchedulerConfig(_Strict):
     history_sessions: int = Field(10, ge=2, le=250)
     calendar: CalendarSettings = CalendarSettings()
     provider: ProviderSettings = ProviderSettings()
+    notifications: NotificationSettings = NotificationSettings()
     database_url: str | None = None
 
     @field_validator("interval")

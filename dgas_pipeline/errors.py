@@ -73,7 +73,8 @@ def from_validation_error(err: ValidationError, prefix: str) -> InvalidInputs:
         value = e.get("input", _MISSING)
         message = e["msg"]
         if e["type"] == "extra_forbidden":
-            message = "is not a known field"
+            # The value of a mistyped key may well be a secret: name the key, not its value.
+            value, message = "<not shown>", "is not a known field"
         elif e["type"] == "missing":
             value, message = None, "is required but missing"
         elif message.startswith("Value error, "):

@@ -1,11 +1,12 @@
-"""What the code location was loaded with: the config and the exchange clock built from it.
+"""What the code location runs with: the config and the exchange clock built from it.
 
-Loaded once per process (the code server, `dagster dev`, a run worker) from `DGAS_CONFIG`,
-else `./dgas.yaml`, else defaults, so the partitions, the sensor and the assets agree.
+Built once per process and config file (the code server, `dagster dev`, a run worker, the
+CLI), so the partitions, the sensor and the assets of one process always agree.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,10 +20,15 @@ class Location:
     market: MarketHoursManager
 
 
-@lru_cache(maxsize=1)
-def current_location() -> Location:
-    config = load_config()
+@lru_cache(maxsize=4)
+def load_location(config_file: str | None) -> Location:
+    """`config_file`, else `DGAS_CONFIG`/`./dgas.yaml`/defaults (see `load_config`)."""
+    config = load_config(config_file)
     market = MarketHoursManager(
         config.calendar.exchange, load_overrides(config.calendar.overrides_file)
     )
     return Location(config, market)
+
+
+def current_location() -> Location:
+    return load_location(os.environ.get("DGAS_CONFIG") or None)

@@ -99,6 +99,16 @@ def signals_for_partition(conn: Connection, partition_key: str) -> list[dict[str
     return _dicts(conn.execute(stmt))
 
 
+def signals_since(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    """Signals stamped at or after `since`: the aggregator's "previous kept" of each symbol."""
+    stmt = (
+        sa.select(generated_signals)
+        .where(generated_signals.c.signal_timestamp >= since)
+        .order_by(generated_signals.c.signal_timestamp)
+    )
+    return _dicts(conn.execute(stmt))
+
+
 def pending_signals(conn: Connection, before: datetime) -> list[dict[str, Any]]:
     """Signals still PENDING that were issued before `before`: what EOD has to evaluate."""
     stmt = (
@@ -146,6 +156,32 @@ def record_run(conn: Connection, row: Row) -> int:
         .returning(prediction_runs.c.id)
     )
     return conn.execute(stmt).scalar_one()
+
+
+def get_run(conn: Connection, dagster_run_id: str, partition_key: str) -> dict[str, Any] | None:
+    """The mirror row of one (Dagster run, partition), so a later stage can add to it."""
+    stmt = sa.select(prediction_runs).where(
+        prediction_runs.c.dagster_run_id == dagster_run_id,
+        prediction_runs.c.partition_key == partition_key,
+    )
+    row = conn.execute(stmt).mappings().one_or_none()
+    return dict(row) if row is not None else None
+
+
+def runs_between(
+    conn: Connection, start: datetime, end: datetime, kind: str = "cycle"
+) -> list[dict[str, Any]]:
+    """Mirror rows of `kind` whose bar started in [start, end): one session's cycles."""
+    stmt = (
+        sa.select(prediction_runs)
+        .where(
+            prediction_runs.c.kind == kind,
+            prediction_runs.c.bar_start >= start,
+            prediction_runs.c.bar_start < end,
+        )
+        .order_by(prediction_runs.c.bar_start, prediction_runs.c.id)
+    )
+    return _dicts(conn.execute(stmt))
 
 
 def recent_runs(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:

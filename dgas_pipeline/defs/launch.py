@@ -1,0 +1,60 @@
+"""Runs started from the command line, on the instance in `$DAGSTER_HOME`.
+
+They execute in this process (no daemon needed) but are recorded on the instance like any
+other run, so they show in the UI and are mirrored by the same assets and hooks.
+"""
+
+import warnings
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+
+from dgas_pipeline.defs.location import current_location
+from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
+from dgas_pipeline.instance import ensure_dagster_home
+from dgas_pipeline.market.bars import bar_closed_by
+from dgas_pipeline.store import repositories as repo
+
+TIMING_FIELDS = ("data_fetch_ms", "indicator_calc_ms", "signal_generation_ms", "notification_ms")
+
+
+def run_once(at: datetime, symbols: list[str] | None) -> dict[str, Any]:
+    """Materialise the cycle of the bar that was last due by `at`; return its summary."""
+    ensure_dagster_home()
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    from dgas_pipeline.definitions import defs  # after DAGSTER_HOME is settled
+
+    location = current_location()
+    plan = location.config.plan_settings
+    bar = bar_closed_by(location.market, at - plan.data_delay, plan.interval)
+    run_config = {
+        "ops": {"bars": {"config": {"symbols": symbols or []}}},
+        # The run's events are on the instance (and in the UI); the terminal gets the summary.
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("prediction_cycle").execute_in_process(
+            partition_key=bar.key,
+            instance=instance,
+            run_config=run_config,
+            tags={LAUNCHED_BY_TAG: "cli"},
+            raise_on_error=False,
+        )
+    pipeline = defs.resources["pipeline"]
+    with pipeline.engine().connect() as conn:
+        row = repo.get_run(conn, result.run_id, bar.key) or {}
+    return {
+        "run_id": result.run_id,
+        "partition_key": bar.key,
+        "bar_start": bar.start.isoformat(),
+        "bar_end": bar.end.isoformat(),
+        "status": row.get("status", "FAILED"),
+        "dagster_success": result.success,
+        "symbols_requested": row.get("symbols_requested", 0),
+        "symbols_processed": row.get("symbols_processed", 0),
+        "signals": row.get("signals_generated", 0),
+        "timings_ms": {name: row.get(name) for name in (*TIMING_FIELDS, "execution_time_ms")},
+        "errors": row.get("errors", []),
+    }

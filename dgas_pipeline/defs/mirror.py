@@ -1,0 +1,154 @@
+"""The run mirror: Dagster runs of the cycle and EOD jobs, as rows of our tables.
+
+Each run writes its own `prediction_runs` rows (one per partition it covers) while it goes:
+RUNNING when it starts, its stage timings as they finish, SUCCESS/PARTIAL at the end, FAILED
+from the job's failure hook; `scheduler_state` follows. A run that is killed cannot write its
+end; the run-status sensor reconciles those from Dagster's own run records.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+from sqlalchemy.engine import Engine
+
+from dgas_pipeline.market import MarketHoursManager, PlanSettings, next_launch
+from dgas_pipeline.store import repositories as repo
+from dgas_pipeline.store.engine import write_transaction
+
+LAUNCHED_BY_TAG = "dgas/launched_by"
+
+
+@dataclass(frozen=True)
+class RunPartition:
+    key: str
+    bar_start: datetime | None = None
+    bar_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What every mirror row of one run shares."""
+
+    dagster_run_id: str
+    kind: str
+    launched_by: str
+    interval_type: str
+    started_at: datetime
+    partitions: Sequence[RunPartition]
+
+    def base_row(self, part: RunPartition) -> dict[str, Any]:
+        return {
+            "run_id": f"{self.kind}:{part.key}:{self.dagster_run_id[:8]}",
+            "run_timestamp": self.started_at,
+            "interval_type": self.interval_type,
+            "dagster_run_id": self.dagster_run_id,
+            "partition_key": part.key,
+            "kind": self.kind,
+            "launched_by": self.launched_by,
+            "bar_start": part.bar_start,
+            "bar_end": part.bar_end,
+        }
+
+
+def launched_by(tags: Mapping[str, str]) -> str:
+    """Who started a run, from the tags Dagster and our launchers put on it."""
+    if tags.get(LAUNCHED_BY_TAG):
+        return tags[LAUNCHED_BY_TAG]
+    if "dagster/retry_number" in tags or "dagster/parent_run_id" in tags:
+        return "retry"
+    if "dagster/backfill" in tags:
+        return "backfill"
+    if "dagster/sensor_name" in tags:
+        return "sensor"
+    if "dagster/schedule_name" in tags:
+        return "schedule"
+    return "ui"
+
+
+def identity_of(
+    context: dg.AssetExecutionContext | dg.HookContext,
+    kind: str,
+    interval_type: str,
+    partitions: Sequence[RunPartition],
+) -> RunIdentity:
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = record.start_time if record and record.start_time else None
+    return RunIdentity(
+        dagster_run_id=context.run_id,
+        kind=kind,
+        launched_by=launched_by(context.run.tags if context.run else {}),
+        interval_type=interval_type,
+        started_at=datetime.fromtimestamp(started, UTC) if started else datetime.now(UTC),
+        partitions=partitions,
+    )
+
+
+def mark_running(engine: Engine, run: RunIdentity, **fields: Any) -> None:
+    with write_transaction(engine) as conn:
+        for part in run.partitions:
+            repo.record_run(conn, {**run.base_row(part), "status": "RUNNING", **fields})
+        repo.set_scheduler_state(
+            conn, status="RUNNING", current_run_id=run.dagster_run_id, last_run_timestamp=_now()
+        )
+
+
+def update(engine: Engine, run: RunIdentity, errors: Sequence[str] = (), **fields: Any) -> None:
+    """Add stage figures (and errors) to the run's rows, keeping what earlier stages wrote."""
+    with write_transaction(engine) as conn:
+        for part in run.partitions:
+            existing = repo.get_run(conn, run.dagster_run_id, part.key)
+            status = existing["status"] if existing else "RUNNING"
+            merged = [*(existing["errors"] if existing else []), *errors]
+            repo.record_run(
+                conn, {**run.base_row(part), "status": status, "errors": merged, **fields}
+            )
+
+
+def finish(
+    engine: Engine,
+    run: RunIdentity,
+    market: MarketHoursManager,
+    plan: PlanSettings,
+    *,
+    failed: str | None = None,
+    errors: Sequence[str] = (),
+    **fields: Any,
+) -> str:
+    """Write the final status of every row and put `scheduler_state` back to IDLE or ERROR."""
+    now = _now()
+    elapsed_ms = int((now - run.started_at).total_seconds() * 1000)
+    with write_transaction(engine) as conn:
+        final = "FAILED"
+        for part in run.partitions:
+            existing = repo.get_run(conn, run.dagster_run_id, part.key)
+            merged = [*(existing["errors"] if existing else []), *errors]
+            if failed:
+                merged.append(failed)
+            final = "FAILED" if failed else ("PARTIAL" if merged else "SUCCESS")
+            repo.record_run(
+                conn,
+                {
+                    **run.base_row(part),
+                    "status": final,
+                    "errors": merged,
+                    "execution_time_ms": elapsed_ms,
+                    **fields,
+                },
+            )
+        upcoming = next_launch(market, now, plan)
+        repo.set_scheduler_state(
+            conn,
+            status="ERROR" if failed else "IDLE",
+            current_run_id=None,
+            last_run_timestamp=now,
+            next_scheduled_run=upcoming.due if upcoming else None,
+            error_message=failed,
+        )
+    return final
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,56 @@
+"""A cycle's bar from its partition key, and the history a cycle reads before it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.market.planner import cycle_partition_key, parse_cycle_partition_key
+from dgas_pipeline.market.sessions import MarketHoursManager
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One planned bar `[start, end)` (UTC) and its cycle partition key."""
+
+    key: str
+    start: datetime
+    end: datetime
+
+
+def bar_for_key(market: MarketHoursManager, key: str, interval: timedelta) -> Bar:
+    """The planner's bar behind a cycle key; a key off the plan is bad input, not a guess."""
+    start = parse_cycle_partition_key(market, key)
+    day = market.local(start).date()
+    for bar_start, bar_end in market.session_intervals(day, interval):
+        if bar_start == start:
+            return Bar(key, bar_start, bar_end)
+    raise InvalidInput("partition_key", key, "is not a planned bar of a session")
+
+
+def bar_closed_by(market: MarketHoursManager, at: datetime, interval: timedelta) -> Bar:
+    """The newest bar that had ended by `at` (what `dgas run-once --at` runs)."""
+    day = market.local(at).date()
+    for _ in range(14):
+        if market.is_trading_day(day):
+            ended = [(s, e) for s, e in market.session_intervals(day, interval) if e <= at]
+            if ended:
+                start, end = ended[-1]
+                return Bar(cycle_partition_key(market, start), start, end)
+        day -= timedelta(days=1)
+    raise InvalidInput("at", at.isoformat(), "has no session bar in the two weeks before it")
+
+
+def history_start(market: MarketHoursManager, first_bar: datetime, sessions: int) -> datetime:
+    """The open of the session `sessions - 1` sessions before the one of `first_bar`.
+
+    Higher timeframes (4h) need a few sessions of bars before their indicators exist.
+    """
+    day = market.local(first_bar).date()
+    earlier = market.sessions_between(day - timedelta(days=2 * sessions + 14), day)
+    chosen = earlier[-sessions:] if len(earlier) >= sessions else earlier
+    opened = chosen[0].open
+    if opened is None:  # sessions_between returns trading sessions only
+        raise RuntimeError(f"session {chosen[0].date} has no open")
+    return opened

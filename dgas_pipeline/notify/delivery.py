@@ -1,0 +1,170 @@
+"""Deliver messages to every channel at most once, whatever retries the run goes through.
+
+For each message and channel: claim it in the delivery log (its own short transaction), so
+a message already SENT (or retired as STALE) is skipped; a stale message is recorded STALE
+and never sent late; otherwise send with retries (exponential backoff, full jitter) and
+record SENT or FAILED. The send happens outside any transaction: a slow SMTP server must
+not hold a write lock on SQLite.
+
+A failing channel never raises: it is reported, the run becomes PARTIAL, and the other
+channels still deliver. What does raise is the database itself failing: then nothing
+about delivery can be known or recorded.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.notify.channels import ChannelSetupError, Sender, build_sender
+from dgas_pipeline.notify.messages import Message
+from dgas_pipeline.notify.redact import Redactor
+from dgas_pipeline.notify.settings import ChannelSettings, NotificationSettings
+from dgas_pipeline.notify.urls import SecretResolver
+from dgas_pipeline.store.engine import write_transaction
+from dgas_pipeline.store.repositories import claim_notification, mark_notification
+
+SENT, FAILED, STALE = "SENT", "FAILED", "STALE"
+
+
+@dataclass
+class DeliveryReport:
+    """What one `deliver` call did; counts are per (message, channel) pair.
+
+    `failed` maps a channel to the keys of the messages it could not deliver; `errors` says
+    why, one line each (secrets removed), for the run's `errors` column. `delivered` maps a
+    message key to the channels that sent it in this call (for `generated_signals`).
+    """
+
+    sent: int = 0
+    skipped: int = 0
+    stale: int = 0
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    delivered: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        """True when some channel failed some message: the cycle is PARTIAL, not SUCCESS."""
+        return bool(self.failed)
+
+
+def backoff_delay(
+    retry: int, settings: NotificationSettings, rng: Callable[[], float] = random.random
+) -> float:
+    """Seconds before retry number `retry` (1 = first): full jitter over a capped exponential.
+
+    Full jitter spreads the retries of many runs hitting one recovering server, instead of
+    having them come back in lockstep.
+    """
+    ceiling = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** (retry - 1))
+    return rng() * ceiling
+
+
+def deliver(
+    engine: Engine,
+    messages: Iterable[Message],
+    settings: NotificationSettings,
+    resolve_secret: SecretResolver,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] = random.random,
+) -> DeliveryReport:
+    """Send `messages` on every configured channel; see the module docstring for the rules."""
+    report = DeliveryReport()
+    channels = [
+        _ChannelRun(channel, settings.channel_field(index), resolve_secret)
+        for index, channel in enumerate(settings.channels)
+    ]
+    for message in messages:
+        for channel in channels:
+            _deliver_one(engine, message, channel, settings, report, sleep, rng)
+    return report
+
+
+class _ChannelRun:
+    """A channel during one `deliver` call: its sender, built on first need, and its health.
+
+    Built lazily, so a run whose messages are all stale or already sent needs no secrets.
+    Once a message used up all its attempts, the channel is `degraded`: later messages get
+    one attempt each, so a dead server costs seconds, not a backoff series per message.
+    """
+
+    def __init__(self, settings: ChannelSettings, field: str, resolve_secret: SecretResolver):
+        self.name = settings.name
+        self._settings = settings
+        self._field = field
+        self._resolve_secret = resolve_secret
+        self._sender: Sender | None = None
+        self.redactor = Redactor()
+        self.setup_error: str | None = None
+        self.degraded = False
+
+    def sender(self) -> Sender | None:
+        """The sender, or None when the channel cannot be set up (see `setup_error`)."""
+        if self._sender is None and self.setup_error is None:
+            try:
+                self._sender, self.redactor = build_sender(
+                    self._settings, self._field, self._resolve_secret
+                )
+            except (InvalidInput, ChannelSetupError) as err:
+                self.setup_error = self.redactor(str(err))
+        return self._sender
+
+
+def _deliver_one(
+    engine: Engine,
+    message: Message,
+    channel: _ChannelRun,
+    settings: NotificationSettings,
+    report: DeliveryReport,
+    sleep: Callable[[float], None],
+    rng: Callable[[], float],
+) -> None:
+    key = message.message_key
+    with write_transaction(engine) as conn:
+        if not claim_notification(conn, key, channel.name, message.signal_id):
+            report.skipped += 1
+            return
+        if message.stale:
+            # Claimed and retired in one transaction: a concurrent claimer cannot send it.
+            mark_notification(conn, key, channel.name, STALE)
+            report.stale += 1
+            return
+    error = _send_with_retries(message, channel, settings, sleep, rng)
+    with write_transaction(engine) as conn:
+        mark_notification(conn, key, channel.name, SENT if error is None else FAILED, error)
+    if error is None:
+        report.sent += 1
+        report.delivered.setdefault(key, []).append(channel.name)
+    else:
+        report.failed.setdefault(channel.name, []).append(key)
+        report.errors.append(f"{channel.name} {key}: {error}")
+
+
+def _send_with_retries(
+    message: Message,
+    channel: _ChannelRun,
+    settings: NotificationSettings,
+    sleep: Callable[[float], None],
+    rng: Callable[[], float],
+) -> str | None:
+    """None once an attempt succeeds; else the last reason, with the number of attempts."""
+    sender = channel.sender()
+    if sender is None:
+        return channel.setup_error  # a setup problem does not heal by retrying
+    attempts = 1 if channel.degraded else settings.max_attempts
+    reason: str | None = None
+    for attempt in range(1, attempts + 1):
+        if attempt > 1:
+            sleep(backoff_delay(attempt - 1, settings, rng))
+        reason = sender.send(message)
+        if reason is None:
+            channel.degraded = False
+            return None
+    channel.degraded = True
+    return channel.redactor(f"failed after {attempts} attempt(s): {reason}")

@@ -1,0 +1,106 @@
+"""Real servers on loopback for the notifier: an HTTP webhook and an SMTP server.
+
+Both bind port 0 (the kernel picks a free port), so tests can run in parallel. Nothing is
+mocked; only time is injected (`no_sleep`), so backoff costs no wall-clock time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy.engine import Engine
+
+from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline_tests.notify.rows import SMTP_PASSWORD, SMTP_USER
+from dgas_pipeline_tests.notify.servers import (
+    LoopbackController,
+    Mailbox,
+    MailHandler,
+    Sleeps,
+    Webhook,
+)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    """Our tables, migrated, on SQLite and on PostgreSQL."""
+    ensure_schema(db_url)
+    return make_engine(db_url)
+
+
+@pytest.fixture
+def no_sleep() -> Sleeps:
+    return Sleeps()
+
+
+# -- webhook ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook(port=0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length).decode()
+            with hook.lock:
+                hook.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body}
+                )
+                status = hook.statuses.pop(0) if hook.statuses else hook.default_status
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the test reads `requests`, not stderr."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hook.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# -- SMTP ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == SMTP_USER
+            and auth_data.password.decode() == SMTP_PASSWORD
+        )
+        box.logins.append((auth_data.login.decode(), ok))
+        return AuthResult(success=ok, handled=False)
+
+    controller = LoopbackController(
+        MailHandler(box),
+        hostname="127.0.0.1",
+        port=0,
+        authenticator=authenticator,
+        auth_require_tls=False,  # loopback only; the client logs in over plain SMTP
+    )
+    controller.start()
+    box.port = controller.port
+    try:
+        yield box
+    finally:
+        controller.stop()

@@ -1,0 +1,153 @@
+"""Delivery to a real loopback webhook (plus the console), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from dgas_pipeline.notify import NotificationSettings, deliver, signal_message
+from dgas_pipeline.notify.messages import SIGNAL_FIELDS
+from dgas_pipeline_tests.notify.rows import log_rows, signal_row
+from dgas_pipeline_tests.notify.servers import Sleeps, Webhook
+
+TOKEN = "tok-9f8e7d6c5b4a"  # noqa: S105 (the webhook's bearer token in these tests)
+ENV = {"WEBHOOK_TOKEN": TOKEN}
+
+
+def _settings(webhook: Webhook, **retry: float) -> NotificationSettings:
+    url = webhook.url(query="+Authorization=Bearer%20${WEBHOOK_TOKEN}")
+    return NotificationSettings.model_validate(
+        {
+            "channels": [{"name": "console", "url": "console"}, {"name": "hook", "url": url}],
+            **retry,
+        }
+    )
+
+
+def test_one_post_per_message_with_the_signal_fields(
+    engine: Engine, webhook: Webhook, no_sleep: Sleeps, capsys: pytest.CaptureFixture[str]
+) -> None:
+    messages = [signal_message(signal_row("AAPL")), signal_message(signal_row("MSFT"))]
+    report = deliver(engine, messages, _settings(webhook), ENV.get, sleep=no_sleep)
+
+    assert (report.sent, report.skipped, report.stale, report.failed) == (4, 0, 0, {})
+    assert len(webhook.requests) == 2
+    assert {r["headers"]["Authorization"] for r in webhook.requests} == {f"Bearer {TOKEN}"}
+    bodies, payloads = webhook.bodies(), webhook.payloads()
+    assert [b["title"] for b in bodies] == [m.title for m in messages]
+    assert [p["symbol"] for p in payloads] == ["AAPL", "MSFT"]
+    assert all(set(SIGNAL_FIELDS) <= set(p) for p in payloads)
+    assert payloads[0]["message_key"] == messages[0].message_key
+    assert report.delivered == {m.message_key: ["console", "hook"] for m in messages}
+    rows = log_rows(engine)
+    assert {row["status"] for row in rows.values()} == {"SENT"}
+    assert "LONG AAPL @ 187.42 (30min)" in capsys.readouterr().out
+    assert no_sleep.delays == []
+
+
+def test_a_500_then_a_200_delivers_once_after_a_backoff(
+    engine: Engine, webhook: Webhook, no_sleep: Sleeps
+) -> None:
+    webhook.statuses = [500]
+    message = signal_message(signal_row())
+    report = deliver(engine, [message], _settings(webhook), ENV.get, no_sleep, rng=lambda: 0.5)
+
+    assert len(webhook.requests) == 2
+    assert report.sent == 2
+    assert report.failed == {}
+    assert no_sleep.delays == [0.25]  # full jitter: 0.5 x min(30, 0.5 x 2**0)
+    assert log_rows(engine)[(message.message_key, "hook")]["status"] == "SENT"
+
+
+def test_a_dead_webhook_is_failed_and_reported_while_the_console_delivers(
+    engine: Engine, webhook: Webhook, no_sleep: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    webhook.default_status = 500
+    message = signal_message(signal_row())
+    report = deliver(engine, [message], _settings(webhook), ENV.get, sleep=no_sleep)
+
+    assert len(webhook.requests) == 4
+    assert len(no_sleep.delays) == 3
+    assert report.failed == {"hook": [message.message_key]}
+    assert report.partial
+    assert report.delivered == {message.message_key: ["console"]}
+    rows = log_rows(engine)
+    assert rows[(message.message_key, "console")]["status"] == "SENT"
+    failed = rows[(message.message_key, "hook")]
+    assert failed["status"] == "FAILED"
+    assert "failed after 4 attempt(s)" in failed["last_error"]
+    assert "error=500" in failed["last_error"]
+    texts = [failed["last_error"], *report.errors, *(r.getMessage() for r in caplog.records)]
+    assert not [text for text in texts if TOKEN in text]
+
+
+def test_after_a_dead_message_the_next_ones_get_a_single_attempt(
+    engine: Engine, webhook: Webhook, no_sleep: Sleeps
+) -> None:
+    webhook.default_status = 503
+    messages = [signal_message(signal_row(minute=m)) for m in (0, 30)]
+    report = deliver(engine, messages, _settings(webhook), ENV.get, sleep=no_sleep)
+
+    assert len(webhook.requests) == 4 + 1
+    assert report.failed == {"hook": [m.message_key for m in messages]}
+
+
+def test_a_second_delivery_sends_nothing(
+    engine: Engine, webhook: Webhook, no_sleep: Sleeps
+) -> None:
+    messages = [signal_message(signal_row())]
+    first = deliver(engine, messages, _settings(webhook), ENV.get, sleep=no_sleep)
+    second = deliver(engine, messages, _settings(webhook), ENV.get, sleep=no_sleep)
+
+    assert (first.sent, first.skipped) == (2, 0)
+    assert (second.sent, second.skipped) == (0, 2)
+    assert len(webhook.requests) == 1
+
+
+def test_a_failed_message_is_sent_by_the_next_delivery(
+    engine: Engine, webhook: Webhook, no_sleep: Sleeps
+) -> None:
+    webhook.statuses = [500] * 4
+    messages = [signal_message(signal_row())]
+    first = deliver(engine, messages, _settings(webhook), ENV.get, sleep=no_sleep)
+    second = deliver(engine, messages, _settings(webhook), ENV.get, sleep=no_sleep)
+
+    assert first.failed == {"hook": [messages[0].message_key]}
+    assert (second.sent, second.skipped, second.failed) == (1, 1, {})
+    assert log_rows(engine)[(messages[0].message_key, "hook")]["status"] == "SENT"
+
+
+def test_a_stale_message_is_stored_never_sent(
+    engine: Engine, webhook: Webhook, no_sleep: Sleeps, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = signal_message(signal_row(), stale=True)
+    report = deliver(engine, [message], _settings(webhook), {}.get, sleep=no_sleep)
+
+    assert webhook.requests == []
+    assert capsys.readouterr().out == ""
+    assert (report.sent, report.stale, report.failed) == (0, 2, {})
+    rows = log_rows(engine)
+    assert {rows[(message.message_key, ch)]["status"] for ch in ("console", "hook")} == {"STALE"}
+    # and a later delivery (even of the same message, no longer stale) leaves it alone
+    fresh = signal_message(signal_row())
+    again = deliver(engine, [fresh], _settings(webhook), ENV.get, sleep=no_sleep)
+    assert (again.sent, again.skipped) == (0, 2)
+    assert webhook.requests == []
+
+
+def test_a_missing_secret_fails_the_channel_naming_the_variable(
+    engine: Engine, webhook: Webhook, no_sleep: Sleeps
+) -> None:
+    message = signal_message(signal_row())
+    report = deliver(engine, [message], _settings(webhook), {}.get, sleep=no_sleep)
+
+    assert webhook.requests == []
+    assert no_sleep.delays == []
+    assert report.failed == {"hook": [message.message_key]}
+    error = log_rows(engine)[(message.message_key, "hook")]["last_error"]
+    assert error.startswith("notifications.channels[1].url: '${WEBHOOK_TOKEN}'")
+    assert "WEBHOOK_TOKEN, which is not set" in error
+    assert report.delivered == {message.message_key: ["console"]}
