@@ -144,7 +144,8 @@ BAD = [
     pytest.param({"partitions_start": "2026-13-01"}, [("partitions_start", "2026-13-01")],
                  id="partitions-start-month-13"),
     pytest.param({"intervall": "30min", "min_confidence": 1.5},
-                 [("min_confidence", "1.5"), ("intervall", "<not shown>")], id="two-problems-two-lines"),
+                 [("min_confidence", "1.5"), ("intervall", "<not shown>")],
+                 id="two-problems-two-lines"),
 ]  # fmt: skip
 
 
