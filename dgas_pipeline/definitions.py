@@ -7,11 +7,14 @@ from dgas_pipeline.defs.checks import bars_valid_and_complete, signals_sane
 from dgas_pipeline.defs.eod import eod_consolidation
 from dgas_pipeline.defs.jobs import eod_job, prediction_cycle_job
 from dgas_pipeline.defs.location import current_location
+from dgas_pipeline.defs.reconcile import run_mirror_cancellations, run_mirror_failures
 from dgas_pipeline.defs.resources import build_resources
+from dgas_pipeline.defs.sensors import market_clock_sensor
 
 defs = dg.Definitions(
     assets=[bars, indicators, signals, notifications, eod_consolidation],
     asset_checks=[bars_valid_and_complete, signals_sane],
     jobs=[prediction_cycle_job, eod_job],
+    sensors=[market_clock_sensor, run_mirror_failures, run_mirror_cancellations],
     resources=build_resources(current_location().config),
 )

@@ -99,7 +99,7 @@ def zones_at_rows(
 ) -> ZoneSet:
     """Zones of both kinds at `rows`, ordered by (row, kind, level)."""
     parts = []
-    for kind, line in enumerate((support, resistance)):
+    for kind_code, line in enumerate((support, resistance)):
         pooled = recent_lines(layout, line, rows, params.zone_lookback)
         tol = params.zone_tolerance * close[rows]
         seg = _segments(pooled, tol)
@@ -107,7 +107,7 @@ def zones_at_rows(
         parts.append(
             (
                 seg.row[keep],
-                np.full(int(keep.sum()), kind, dtype=np.int8),
+                np.full(int(keep.sum()), kind_code, dtype=np.int8),
                 seg.level[keep],
                 seg.lower[keep],
                 seg.upper[keep],

@@ -5,14 +5,23 @@ keeps dtypes (tz-aware timestamps included) and is readable by any analyst tool.
 (a backfill of a whole session in one run) writes a frame with a `partition_key` column; it
 is split so every partition has its own file, and a later single-partition run reads the same
 file a live run would have written.
+
+Columns of nested documents (a signal's `pattern_context`) are stored as JSON text and decoded
+on read: Arrow would turn them into structs (every row gaining the keys of every other row)
+holding NumPy arrays instead of lists, so what a later step reads would not be what was written.
 """
 
+import json
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 PARTITION_COLUMN = "partition_key"
+JSON_COLUMNS_KEY = b"dgas.json_columns"
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -46,11 +55,11 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         asset_key = context.asset_key
         if not context.has_asset_partitions:
-            return pd.read_parquet(self._path(asset_key, None))
-        frames = [pd.read_parquet(self._path(asset_key, k)) for k in context.asset_partition_keys]
+            return _read(self._path(asset_key, None))
+        frames = [_read(self._path(asset_key, k)) for k in context.asset_partition_keys]
         frames = [f for f in frames if len(f)]
         if not frames:
-            return pd.read_parquet(self._path(asset_key, context.asset_partition_keys[0]))
+            return _read(self._path(asset_key, context.asset_partition_keys[0]))
         return pd.concat(frames, ignore_index=True)
 
     def _path(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path:
@@ -61,5 +70,37 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def _write(path: Path, frame: pd.DataFrame) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".parquet.tmp")
-        frame.to_parquet(tmp, index=False)
+        nested = [c for c in frame.columns if _is_nested(frame[c])]
+        encoded = frame.assign(**{c: frame[c].map(_dump_json) for c in nested})
+        table = pa.Table.from_pandas(encoded, preserve_index=False)
+        metadata = {**(table.schema.metadata or {}), JSON_COLUMNS_KEY: json.dumps(nested).encode()}
+        pq.write_table(table.replace_schema_metadata(metadata), tmp)
         tmp.replace(path)  # atomic: a crashed run never leaves half a file behind
+
+
+def _read(path: Path) -> pd.DataFrame:
+    table = pq.read_table(path)
+    nested = json.loads((table.schema.metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
+    frame = table.to_pandas()
+    return frame.assign(**{c: frame[c].map(_load_json) for c in nested})
+
+
+def _is_nested(column: pd.Series) -> bool:
+    return column.dtype == object and any(isinstance(v, dict | list) for v in column)
+
+
+def _dump_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=_plain)
+
+
+def _load_json(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays, timestamps: what JSON cannot take as they are."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -74,14 +74,30 @@ def identity_of(
     interval_type: str,
     partitions: Sequence[RunPartition],
 ) -> RunIdentity:
-    record = context.instance.get_run_record_by_id(context.run_id)
+    return identity_from_instance(context.instance, context.run_id, kind, interval_type, partitions)
+
+
+def identity_from_instance(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    kind: str,
+    interval_type: str,
+    partitions: Sequence[RunPartition],
+) -> RunIdentity:
+    record = instance.get_run_record_by_id(run_id)
     started = record.start_time if record and record.start_time else None
+    created = record.create_timestamp if record else None
+    tags = record.dagster_run.tags if record else {}
     return RunIdentity(
-        dagster_run_id=context.run_id,
+        dagster_run_id=run_id,
         kind=kind,
-        launched_by=launched_by(context.run.tags if context.run else {}),
+        launched_by=launched_by(tags),
         interval_type=interval_type,
-        started_at=datetime.fromtimestamp(started, UTC) if started else datetime.now(UTC),
+        started_at=(
+            datetime.fromtimestamp(started, UTC)
+            if started
+            else (created.astimezone(UTC) if created else datetime.now(UTC))
+        ),
         partitions=partitions,
     )
 

@@ -198,6 +198,8 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
+    if getattr(value, "ndim", 0) >= 1:  # NumPy arrays, e.g. lists read back from Parquet
+        return [_jsonable(v) for v in value.tolist()]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):

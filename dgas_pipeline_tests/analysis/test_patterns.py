@@ -69,3 +69,12 @@ def test_pattern_events_list_every_non_zero_pattern_cell():
     assert len(events) == cells
     assert set(events["direction"]) <= {-1, 1}
     assert set(events["pattern"]) <= set(PATTERN_COLUMNS)
+
+
+def test_patterns_are_the_same_when_prices_are_a_thousand_times_larger():
+    closes = 50 + np.cumsum(np.random.default_rng(11).standard_normal(300))
+    small = compute_indicators(bars_from_closes(closes, spread=0.3))
+    large = compute_indicators(bars_from_closes(closes * 1000, spread=300))
+    columns = list(PATTERN_COLUMNS.values())
+    assert (small[columns] != 0).to_numpy().sum() > 100
+    pd.testing.assert_frame_equal(small[columns], large[columns])

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dgas_pipeline.analysis import (
@@ -130,9 +130,7 @@ def test_live_call_equals_range_generation_for_every_bar(walk_bars):
     pd.testing.assert_frame_equal(ranged, live)
 
 
-@settings(
-    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=6, deadline=None)
 @given(cut_bar=st.integers(200, 700))
 def test_appending_later_bars_never_changes_earlier_signals(walk_bars, cut_bar):
     cutoff = walk_bars["ts"].iloc[cut_bar]  # all symbols share the grid

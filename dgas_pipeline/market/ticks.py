@@ -1,0 +1,112 @@
+"""What one evaluation of the market clock owes: the launch requests of a sensor tick.
+
+Pure planning over the exchange clock, so the Dagster sensor stays a thin shell and every
+rule here is testable at fixed instants. Rules (DESIGN.md §8):
+- launches due in `(after, now]` are owed; `after` is the previous tick's instant (the cursor),
+  clamped to `catchup_sessions` sessions back so a long outage does not replay the past;
+- a cycle due within `stale_after` of now is launched alone (it notifies live);
+- older cycles are grouped into one range run per session (their notifications are stale:
+  stored, never sent late), which Dagster runs as one run of many partitions;
+- every EOD owed is launched on its own.
+Run keys are stable: `cycle:<key>`, `eod:<date>`, `cycle-range:<first>..<last>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import groupby
+
+from dgas_pipeline.market.planner import Launch, PlanSettings, launches_due, next_launch
+from dgas_pipeline.market.sessions import MarketHoursManager, require_aware
+
+
+@dataclass(frozen=True, slots=True)
+class TickRequest:
+    """One run to request: a cycle (one or several bars of one session) or an EOD."""
+
+    kind: str
+    partition_keys: tuple[str, ...]
+    session: date
+    stale: bool
+
+    @property
+    def run_key(self) -> str:
+        if len(self.partition_keys) == 1:
+            return f"{self.kind}:{self.partition_keys[0]}"
+        return f"{self.kind}-range:{self.partition_keys[0]}..{self.partition_keys[-1]}"
+
+
+@dataclass(frozen=True, slots=True)
+class TickPlan:
+    requests: list[TickRequest] = field(default_factory=list)
+    skip_reason: str | None = None
+
+
+def plan_tick(
+    market: MarketHoursManager,
+    after: datetime | None,
+    now: datetime,
+    plan: PlanSettings,
+    *,
+    catchup_sessions: int,
+    stale_after: timedelta,
+) -> TickPlan:
+    """The requests owed at `now` since `after` (None: the first tick, nothing is owed yet)."""
+    now = require_aware(now, "now")
+    after = require_aware(after, "after") if after is not None else now
+    after = max(after, catchup_floor(market, now, catchup_sessions))
+    owed = launches_due(market, after, now, plan) if after < now else []
+    if not owed:
+        return TickPlan(skip_reason=skip_reason(market, now, plan))
+    requests: list[TickRequest] = []
+    old_cycles = [x for x in owed if x.kind == "cycle" and now - x.due > stale_after]
+    for session, group in groupby(old_cycles, key=lambda x: x.session):
+        keys = tuple(x.partition_key for x in group)
+        requests.append(TickRequest("cycle", keys, session, stale=True))
+    for launch in owed:
+        if launch.kind == "cycle" and launch in old_cycles:
+            continue
+        requests.append(
+            TickRequest(
+                launch.kind,
+                (launch.partition_key,),
+                launch.session,
+                stale=_late(launch, now, stale_after),
+            )
+        )
+    return TickPlan(requests=requests)
+
+
+def catchup_floor(market: MarketHoursManager, now: datetime, catchup_sessions: int) -> datetime:
+    """The open of the oldest session a restart still catches up (0: only today's)."""
+    today = market.local(now).date()
+    recent = market.sessions_between(today - timedelta(days=3 * catchup_sessions + 10), today)
+    opens = [s.open for s in recent if s.open is not None and s.open <= now]
+    if not opens:
+        return now
+    return opens[-(catchup_sessions + 1) :][0] - timedelta(microseconds=1)
+
+
+def skip_reason(market: MarketHoursManager, now: datetime, plan: PlanSettings) -> str:
+    """Why nothing launches now, in the words an operator looks for."""
+    upcoming = next_launch(market, now, plan)
+    today = market.session(market.local(now).date())
+    when = describe(market, upcoming) if upcoming else "no launch planned in the calendar"
+    if not today.is_trading_day:
+        opens = _local(market, market.next_market_open(now), "%a %Y-%m-%d %H:%M")
+        return f"market closed: {today.reason}; next open {opens} ET"
+    return f"next {when}"
+
+
+def describe(market: MarketHoursManager, launch: Launch) -> str:
+    label = "cycle" if launch.kind == "cycle" else "EOD"
+    return f"{label} {_local(market, launch.due, '%Y-%m-%d %H:%M')} ET ({launch.partition_key})"
+
+
+def _late(launch: Launch, now: datetime, stale_after: timedelta) -> bool:
+    return now - launch.due > stale_after
+
+
+def _local(market: MarketHoursManager, at: datetime, fmt: str) -> str:
+    return market.local(at).strftime(fmt)
