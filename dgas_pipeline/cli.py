@@ -128,6 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
     bars.add_argument("--timeframe", default=None, help="e.g. 30min, 1h, 4h (default: interval)")
     bars.set_defaults(handler=cmd_bars, render=render_bars)
 
+    backfill = commands.add_parser(
+        "backfill",
+        parents=[common],
+        help="run every planned cycle and EOD in a date range that has no successful run",
+    )
+    backfill.add_argument("--start", metavar="D", required=True, help="first session date")
+    backfill.add_argument("--end", metavar="D", required=True, help="last session date")
+    backfill.add_argument(
+        "--wait", action="store_true", help="execute here and now, without a daemon"
+    )
+    backfill.set_defaults(handler=cmd_backfill, render=render_backfill)
+
+    status = commands.add_parser(
+        "status", parents=[common], help="scheduler state, the next launch, the last runs"
+    )
+    status.set_defaults(handler=cmd_status, render=render_status)
+
     config = commands.add_parser("config", help="configuration commands")
     config_commands = config.add_subparsers(
         title="commands", metavar="COMMAND", parser_class=_Parser
@@ -193,8 +210,7 @@ def cmd_config_validate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
-    if args.config:
-        os.environ["DGAS_CONFIG"] = args.config  # the code location reads the same file
+    use_config_file(args.config)
     load_config(args.config)  # bad config is bad input here, not a failed run
     at = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
     if at > datetime.now(UTC):
@@ -205,6 +221,32 @@ def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
     from dgas_pipeline.defs.launch import run_once
 
     return run_once(at, symbols)
+
+
+def cmd_backfill(args: argparse.Namespace) -> dict[str, Any]:
+    use_config_file(args.config)
+    market = market_for(load_config(args.config), None)
+    start = parse_date(args.start, "--start", market)
+    end = parse_date(args.end, "--end", market)
+    if end < start:
+        raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
+    from dgas_pipeline.defs.operations import backfill
+
+    return backfill(start, end, args.wait)
+
+
+def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
+    use_config_file(args.config)
+    load_config(args.config)
+    from dgas_pipeline.defs.operations import status
+
+    return status()
+
+
+def use_config_file(path: str | None) -> None:
+    """Commands that load the code location read the config through DGAS_CONFIG."""
+    if path:
+        os.environ["DGAS_CONFIG"] = path
 
 
 def cmd_bars(args: argparse.Namespace) -> dict[str, Any]:
@@ -382,6 +424,32 @@ def render_bars(result: dict[str, Any]) -> str:
             f"{b['close']:>10.2f} {b['volume']:>12.0f}"
         )
     return "\n".join(rows)
+
+
+def render_backfill(result: dict[str, Any]) -> str:
+    line = f"launched {result['launched']}, already done {result['skipped_done']}"
+    if result["backfill_id"]:
+        line += f" (backfill {result['backfill_id']})"
+    if result.get("failed_runs"):
+        line += f"; {result['failed_runs']} runs failed"
+    return line
+
+
+def render_status(result: dict[str, Any]) -> str:
+    state = result["scheduler_state"]
+    nxt = result["next_launch"]
+    upcoming = f"{_local(nxt['due'])} {nxt['kind']} {nxt['partition_key']}" if nxt else "-"
+    lines = [
+        f"state: {state.get('status')}  last run: {_local(state.get('last_run_timestamp'))}",
+        f"next launch: {upcoming}",
+        f"{'partition':<18} {'kind':<6} {'status':<8} {'by':<9} {'signals':>7} {'ms':>7}",
+    ]
+    for run in result["recent_runs"]:
+        lines.append(
+            f"{run['partition_key']:<18} {run['kind']:<6} {run['status']:<8} "
+            f"{run['launched_by']:<9} {run['signals_generated']:>7} {run['execution_time_ms']:>7}"
+        )
+    return "\n".join(lines)
 
 
 def render_config(result: dict[str, Any]) -> str:

@@ -4,15 +4,12 @@ They execute in this process (no daemon needed) but are recorded on the instance
 other run, so they show in the UI and are mirrored by the same assets and hooks.
 """
 
-import warnings
 from datetime import datetime
 from typing import Any
 
-import dagster as dg
-
 from dgas_pipeline.defs.location import current_location
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
-from dgas_pipeline.instance import ensure_dagster_home
+from dgas_pipeline.defs.operations import QUIET, load_code_location
 from dgas_pipeline.market.bars import bar_closed_by
 from dgas_pipeline.store import repositories as repo
 
@@ -21,20 +18,16 @@ TIMING_FIELDS = ("data_fetch_ms", "indicator_calc_ms", "signal_generation_ms", "
 
 def run_once(at: datetime, symbols: list[str] | None) -> dict[str, Any]:
     """Materialise the cycle of the bar that was last due by `at`; return its summary."""
-    ensure_dagster_home()
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    from dgas_pipeline.definitions import defs  # after DAGSTER_HOME is settled
+    defs, instance = load_code_location()
 
     location = current_location()
     plan = location.config.plan_settings
     bar = bar_closed_by(location.market, at - plan.data_delay, plan.interval)
     run_config = {
         "ops": {"bars": {"config": {"symbols": symbols or []}}},
-        # The run's events are on the instance (and in the UI); the terminal gets the summary.
-        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        **QUIET,
     }
-    with dg.DagsterInstance.get() as instance:
+    with instance:
         result = defs.resolve_job_def("prediction_cycle").execute_in_process(
             partition_key=bar.key,
             instance=instance,

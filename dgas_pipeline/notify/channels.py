@@ -41,7 +41,9 @@ class ConsoleSender:
         self._stream = stream
 
     def send(self, message: Message) -> str | None:
-        stream = self._stream or sys.stdout  # looked up late: Dagster and pytest swap it
+        # stderr: `dgas ... --json` owns stdout for its one JSON document. Looked up late,
+        # because Dagster and pytest swap the stream.
+        stream = self._stream or sys.stderr
         try:
             stream.write(f"{message.title}\n{message.body}\n\n")
             stream.flush()

@@ -1,0 +1,149 @@
+"""Backfills of planned launches that never succeeded, from `dgas backfill` or the UI.
+
+What to run comes from the planner; what is done comes from Dagster's own materialisation
+records (the last asset of a cycle, the EOD asset), so a second identical backfill launches
+nothing. Cycles run as one range run per stretch of missing bars of a session (the assets'
+single-run backfill policy); their notifications are stale, so nothing is sent late.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import groupby
+
+import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+from dagster._core.definitions.events import AssetKeyPartitionKey
+from dagster._core.execution.backfill import PartitionBackfill
+
+from dgas_pipeline.defs.clock import clock_now
+from dgas_pipeline.defs.location import current_location
+from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
+from dgas_pipeline.defs.operations import QUIET
+from dgas_pipeline.defs.reconcile import CYCLE_JOB, EOD_JOB
+from dgas_pipeline.defs.sensors import DONE_ASSET, RANGE_END_TAG, RANGE_START_TAG
+from dgas_pipeline.market import plan_launches
+
+CYCLE_ASSETS = ("bars", "indicators", "signals", "notifications")
+BACKFILL_TAG = "dgas/backfill"
+
+
+@dataclass
+class BackfillPlan:
+    """Missing cycles as contiguous stretches per session, missing EODs, and what was done."""
+
+    cycle_stretches: list[list[str]] = field(default_factory=list)
+    eods: list[str] = field(default_factory=list)
+    skipped_done: int = 0
+
+    @property
+    def launches(self) -> int:
+        return sum(len(s) for s in self.cycle_stretches) + len(self.eods)
+
+
+def plan_backfill(instance: dg.DagsterInstance, start: date, end: date) -> BackfillPlan:
+    location = current_location()
+    now = clock_now()  # a bar that has not closed yet is not missing, it is in the future
+    planned = [
+        x
+        for x in plan_launches(location.market, start, end, location.config.plan_settings)
+        if x.due <= now
+    ]
+    done = {kind: instance.get_materialized_partitions(key) for kind, key in DONE_ASSET.items()}
+    result = BackfillPlan()
+    cycles = [x for x in planned if x.kind == "cycle"]
+    for _, group in groupby(cycles, key=lambda x: x.session):
+        stretch: list[str] = []
+        for launch in group:
+            if launch.partition_key in done["cycle"]:
+                result.skipped_done += 1
+                if stretch:
+                    result.cycle_stretches.append(stretch)
+                stretch = []
+            else:
+                stretch.append(launch.partition_key)
+        if stretch:
+            result.cycle_stretches.append(stretch)
+    for launch in planned:
+        if launch.kind != "eod":
+            continue
+        if launch.partition_key in done["eod"]:
+            result.skipped_done += 1
+        else:
+            result.eods.append(launch.partition_key)
+    return result
+
+
+def submit_backfill(instance: dg.DagsterInstance, defs: dg.Definitions, plan: BackfillPlan) -> str:
+    """A Dagster backfill of the plan, run by the daemon, shown on the UI's backfills page."""
+    graph = defs.resolve_asset_graph()
+    wanted = {
+        AssetKeyPartitionKey(dg.AssetKey(asset), key)
+        for stretch in plan.cycle_stretches
+        for key in stretch
+        for asset in CYCLE_ASSETS
+    } | {AssetKeyPartitionKey(DONE_ASSET["eod"], key) for key in plan.eods}
+    backfill_id = PartitionBackfill.from_asset_graph_subset(
+        backfill_id=_new_id(),
+        backfill_timestamp=time.time(),
+        tags={LAUNCHED_BY_TAG: "backfill"},
+        dynamic_partitions_store=instance,
+        asset_graph_subset=AssetGraphSubset.from_asset_partition_set(wanted, graph),
+        title="dgas backfill",
+        description=f"{plan.launches} planned launches without a successful run",
+        run_config=None,
+    )
+    instance.add_backfill(backfill_id)
+    return backfill_id.backfill_id
+
+
+def run_backfill_here(
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    plan: BackfillPlan,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> tuple[str, list[dict[str, object]]]:
+    """Execute the plan in this process (no daemon): each session's cycles, then its EOD."""
+    backfill_id = _new_id()
+    tags = {LAUNCHED_BY_TAG: "backfill", BACKFILL_TAG: backfill_id}
+    cycle_job, eod_job = defs.resolve_job_def(CYCLE_JOB), defs.resolve_job_def(EOD_JOB)
+    runs: list[dict[str, object]] = []
+    total, finished = plan.launches, 0
+    progress(0, total)
+    # Session by session, cycles before the EOD that judges their signals.
+    work = [(keys[0][:10], 0, "cycle", keys) for keys in plan.cycle_stretches]
+    work += [(key, 1, "eod", [key]) for key in plan.eods]
+    for _, _, kind, keys in sorted(work):
+        if kind == "eod":
+            result = eod_job.execute_in_process(
+                instance=instance,
+                partition_key=keys[0],
+                tags=tags,
+                run_config=QUIET,
+                raise_on_error=False,
+            )
+        elif len(keys) == 1:
+            result = cycle_job.execute_in_process(
+                instance=instance,
+                partition_key=keys[0],
+                tags=tags,
+                run_config=QUIET,
+                raise_on_error=False,
+            )
+        else:
+            range_tags = {**tags, RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+            result = cycle_job.execute_in_process(
+                instance=instance, tags=range_tags, run_config=QUIET, raise_on_error=False
+            )
+        runs.append(
+            {"kind": kind, "partitions": keys, "run_id": result.run_id, "success": result.success}
+        )
+        finished += len(keys)
+        progress(finished, total)
+    return backfill_id, runs
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:8]
