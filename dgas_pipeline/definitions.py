@@ -9,12 +9,14 @@ from dgas_pipeline.defs.jobs import eod_job, prediction_cycle_job
 from dgas_pipeline.defs.location import current_location
 from dgas_pipeline.defs.reconcile import run_mirror_cancellations, run_mirror_failures
 from dgas_pipeline.defs.resources import build_resources
+from dgas_pipeline.defs.schedules import SCHEDULES, metrics_rollup_job
 from dgas_pipeline.defs.sensors import market_clock_sensor
 
 defs = dg.Definitions(
     assets=[bars, indicators, signals, notifications, eod_consolidation],
     asset_checks=[bars_valid_and_complete, signals_sane],
-    jobs=[prediction_cycle_job, eod_job],
+    jobs=[prediction_cycle_job, eod_job, metrics_rollup_job],
+    schedules=SCHEDULES,
     sensors=[market_clock_sensor, run_mirror_failures, run_mirror_cancellations],
     resources=build_resources(current_location().config),
 )

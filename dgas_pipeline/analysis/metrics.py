@@ -18,10 +18,10 @@ STAGES = ("data_fetch_ms", "indicator_calc_ms", "signal_generation_ms", "notific
 FINISHED = ("SUCCESS", "PARTIAL", "FAILED")
 
 
-def daily_metrics(
+def period_metrics(
     runs: Sequence[Mapping[str, Any]], evaluated: pd.DataFrame
 ) -> list[tuple[str, float, dict[str, Any]]]:
-    """(metric_type, value, metadata) rows for one session.
+    """(metric_type, value, metadata) rows for one period (an hour, a session, a week, a month).
 
     `runs`: the session's cycle mirror rows; `evaluated`: its signals with `outcome` and
     `confidence`. Latency percentiles are per stage over finished runs; error rate counts

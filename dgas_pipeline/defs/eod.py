@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from dgas_pipeline import analysis
-from dgas_pipeline.analysis.metrics import daily_metrics
+from dgas_pipeline.analysis.metrics import period_metrics
 from dgas_pipeline.data import close_providers, fetch_bars
 from dgas_pipeline.defs import mirror
 from dgas_pipeline.defs.location import current_location
@@ -47,7 +47,7 @@ def eod_consolidation(
         repo.update_outcomes(conn, judged.to_dict("records"))
         day_runs = repo.runs_between(conn, session.open, session.close)
         day_signals = pd.DataFrame(repo.signals_since(conn, session.open))
-        rows = daily_metrics(day_runs, day_signals)
+        rows = period_metrics(day_runs, day_signals)
         repo.upsert_metrics(
             conn,
             [
