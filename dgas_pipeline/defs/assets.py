@@ -36,6 +36,9 @@ CYCLE_PARTITIONS = cycle_partitions(
 GROUP = "prediction_cycle"
 PARTITION = "partition_key"
 
+# Further back than the aggregator's 60-minute window, so its "previous kept" is complete.
+AGGREGATION_LOOKBACK = timedelta(hours=2)
+
 PROVIDER_RETRY = dg.RetryPolicy(
     max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -120,20 +123,25 @@ def bars(
 def indicators(
     context: dg.AssetExecutionContext, bars: pd.DataFrame, pipeline: PipelineResource
 ) -> pd.DataFrame:
-    """Drummond indicators of every enabled timeframe, on bars closed by each cycle's end."""
-    settings = pipeline.settings()
+    """Each cycle's indicator snapshot: the newest closed bar of every enabled timeframe.
+
+    Computed once per stretch of cycles sharing a history (a session) and sliced per cycle:
+    indicators never look ahead (property-tested), so the slice equals a cycle's own run.
+    """
+    settings, market = pipeline.settings(), pipeline.market()
     cycle_bars = run_bars(context, pipeline)
     parts = []
     with stopwatch() as elapsed:
-        for bar in cycle_bars:
-            own = bars[bars[PARTITION] == bar.key].drop(columns=[PARTITION])
+        for group in history_groups(market, cycle_bars, settings.history_sessions):
+            history = group_history(bars, group)
             for timeframe in settings.enabled_timeframes:
-                frame = analysis.closed_bars(analysis.resample_bars(own, timeframe), bar.end)
-                parts.append(
-                    analysis.compute_indicators(frame).assign(
-                        timeframe=timeframe, **{PARTITION: bar.key}
-                    )
+                closed = analysis.closed_bars(
+                    analysis.resample_bars(history, timeframe), group[-1].end
                 )
+                computed = analysis.compute_indicators(closed)
+                for bar in group:
+                    latest = computed[computed["end"] <= bar.end].groupby("symbol").tail(1)
+                    parts.append(latest.assign(timeframe=timeframe, **{PARTITION: bar.key}))
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     mirror.update(
         pipeline.engine(), run_identity(context, pipeline, cycle_bars), indicator_calc_ms=elapsed()
@@ -157,8 +165,7 @@ def signals(
     """Signals of the trading-timeframe bars these cycles closed, stored once each."""
     settings, market = pipeline.settings(), pipeline.market()
     cycle_bars = run_bars(context, pipeline)
-    history = bars.drop(columns=[PARTITION]).drop_duplicates(["symbol", "ts"], keep="last")
-    history = history.sort_values(["symbol", "ts"], ignore_index=True)
+    history = group_history(bars, cycle_bars)
     thresholds = analysis.SignalThresholds(
         min_confidence=settings.min_confidence,
         min_signal_strength=settings.min_signal_strength,
@@ -167,25 +174,20 @@ def signals(
     )
     engine = pipeline.engine()
     with stopwatch() as elapsed:
-        if len(cycle_bars) == 1:
-            found = analysis.generate_signals(
-                history, cycle_bars[0].end, settings.enabled_timeframes, thresholds
-            )
-        else:
-            found = analysis.generate_signals_range(
-                history,
-                cycle_bars[0].start,
-                cycle_bars[-1].end,
-                settings.enabled_timeframes,
-                thresholds,
-            )
-        with engine.connect() as conn:
-            since = cycle_bars[0].start - timedelta(hours=2)
-            earlier = pd.DataFrame(repo.signals_since(conn, since))
-        earlier = (
-            earlier[earlier["signal_timestamp"] < cycle_bars[0].start] if len(earlier) else None
+        found = pd.concat(
+            [
+                group_signals(group_history(bars, group), group, settings, thresholds)
+                for group in history_groups(market, cycle_bars, settings.history_sessions)
+            ],
+            ignore_index=True,
         )
-        kept = analysis.aggregate_signals(found, earlier)
+        # Stored signals seed the aggregator: a re-derived signal (the same trading bar seen
+        # by a later cycle) and one within the window of a stored one are dropped, so live
+        # cycles and a backfill of the same bars keep the same signals.
+        with engine.connect() as conn:
+            since = cycle_bars[0].start - AGGREGATION_LOOKBACK
+            stored = pd.DataFrame(repo.signals_since(conn, since))
+        kept = analysis.aggregate_signals(found, stored if len(stored) else None)
     kept = kept.assign(
         **{
             PARTITION: [
@@ -278,6 +280,41 @@ def run_identity(
         kind="cycle",
         interval_type=pipeline.settings().interval,
         partitions=[mirror.RunPartition(b.key, b.start, b.end) for b in cycle_bars],
+    )
+
+
+def history_groups(
+    market: MarketHoursManager, cycle_bars: list[Bar], sessions: int
+) -> list[list[Bar]]:
+    """The run's bars grouped by the history they read (one group per session)."""
+    groups: dict[datetime, list[Bar]] = {}
+    for bar in cycle_bars:
+        groups.setdefault(history_start(market, bar.start, sessions), []).append(bar)
+    return list(groups.values())
+
+
+def group_history(bars: pd.DataFrame, group: list[Bar]) -> pd.DataFrame:
+    """The base bars a group of cycles read, once each (the IO frames repeat them per cycle)."""
+    keys = {bar.key for bar in group}
+    rows = bars[bars[PARTITION].isin(keys)].drop(columns=[PARTITION])
+    rows = rows.drop_duplicates(["symbol", "ts"], keep="last")
+    return rows.sort_values(["symbol", "ts"], ignore_index=True)
+
+
+def group_signals(
+    history: pd.DataFrame,
+    group: list[Bar],
+    settings: SchedulerConfig,
+    thresholds: analysis.SignalThresholds,
+) -> pd.DataFrame:
+    """Live: the newest closed trading bar as of the cycle's end; a range: every bar closing
+    in it. Either way exactly what each cycle of the group would find alone."""
+    if len(group) == 1:
+        return analysis.generate_signals(
+            history, group[0].end, settings.enabled_timeframes, thresholds
+        )
+    return analysis.generate_signals_range(
+        history, group[0].start, group[-1].end, settings.enabled_timeframes, thresholds
     )
 
 
