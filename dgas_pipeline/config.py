@@ -15,15 +15,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import exchange_calendars as xcals
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dgas_pipeline.data.settings import ProviderSettings
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
 from dgas_pipeline.market.intervals import format_interval, parse_interval
-from dgas_pipeline.market.overrides import load_yaml
 from dgas_pipeline.market.planner import PlanSettings
 from dgas_pipeline.notify.settings import NotificationSettings
+from dgas_pipeline.yaml_files import read_yaml_mapping
 
 DEFAULT_CONFIG_FILE = Path("dgas.yaml")
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "SPY", "QQQ")
@@ -227,20 +226,7 @@ def load_config(path: str | Path | None = None) -> SchedulerConfig:
 
 
 def parse_config_file(path: Path) -> SchedulerConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput("config", str(path), f"cannot be read ({err.strerror})") from None
-    try:
-        raw = load_yaml(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InvalidInput("config", str(path), f"is not valid YAML{where}") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise InvalidInput("config", str(path), "must be a YAML mapping of field: value")
+    raw = read_yaml_mapping(path, "config", "must be a YAML mapping of field: value")
     return validate_config(raw)
 
 

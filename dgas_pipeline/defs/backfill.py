@@ -116,27 +116,14 @@ def run_backfill_here(
     work = [(keys[0][:10], 0, "cycle", keys) for keys in plan.cycle_stretches]
     work += [(key, 1, "eod", [key]) for key in plan.eods]
     for _, _, kind, keys in sorted(work):
-        if kind == "eod":
-            result = eod_job.execute_in_process(
-                instance=instance,
-                partition_key=keys[0],
-                tags=tags,
-                run_config=QUIET,
-                raise_on_error=False,
-            )
-        elif len(keys) == 1:
-            result = cycle_job.execute_in_process(
-                instance=instance,
-                partition_key=keys[0],
-                tags=tags,
-                run_config=QUIET,
-                raise_on_error=False,
-            )
+        job = eod_job if kind == "eod" else cycle_job
+        if len(keys) == 1:
+            where: dict[str, object] = {"partition_key": keys[0], "tags": tags}
         else:
-            range_tags = {**tags, RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-            result = cycle_job.execute_in_process(
-                instance=instance, tags=range_tags, run_config=QUIET, raise_on_error=False
-            )
+            where = {"tags": {**tags, RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}}
+        result = job.execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False, **where
+        )
         runs.append(
             {"kind": kind, "partitions": keys, "run_id": result.run_id, "success": result.success}
         )

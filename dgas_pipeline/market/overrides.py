@@ -17,10 +17,10 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from dgas_pipeline.errors import InvalidInput, from_validation_error
+from dgas_pipeline.yaml_files import read_yaml_mapping
 
 
 class Closure(BaseModel):
@@ -91,42 +91,13 @@ class CalendarOverrides(BaseModel):
 NO_OVERRIDES = CalendarOverrides()
 
 
-class _TextDatesLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text: PyYAML builds `2026-13-01` into a date itself and
-    raises a bare ValueError; as text, pydantic reports it with its field."""
-
-
-_TextDatesLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
-
-
-def load_yaml(text: str) -> Any:
-    """`yaml.safe_load`, but dates stay text for the model to validate (and name the field)."""
-    return yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 - a SafeLoader subclass
-
-
 def load_overrides(path: str | Path | None) -> CalendarOverrides:
     """Read and validate an overrides file; errors name the file's field and value."""
     if path is None:
         return NO_OVERRIDES
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput("overrides", str(path), f"cannot be read ({err.strerror})") from None
-    try:
-        raw = load_yaml(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InvalidInput("overrides", str(path), f"is not valid YAML{where}") from None
-    if raw is None:
+    raw = read_yaml_mapping(Path(path), "overrides", "must be a mapping with closures/early_closes")
+    if not raw:
         return NO_OVERRIDES
-    if not isinstance(raw, dict):
-        raise InvalidInput(
-            "overrides", type(raw).__name__, "must be a mapping with closures/early_closes"
-        )
     try:
         return CalendarOverrides.model_validate(raw)
     except ValidationError as err:

@@ -21,28 +21,12 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from dgas_pipeline.analysis.signals import SIGNAL_COLUMNS
 from dgas_pipeline.errors import InvalidInput
 
 EXCHANGE_TZ: Final = "America/New_York"
 
-SIGNAL_FIELDS: Final = (
-    "symbol",
-    "signal_timestamp",
-    "signal_type",
-    "entry_price",
-    "stop_loss",
-    "target_price",
-    "confidence",
-    "signal_strength",
-    "timeframe_alignment",
-    "risk_reward_ratio",
-    "htf_trend",
-    "htf_timeframe",
-    "trading_timeframe",
-    "trading_tf_state",
-    "confluence_zones_count",
-    "pattern_context",
-)
+SIGNAL_FIELDS: Final = SIGNAL_COLUMNS
 """The signal's own fields (the seed's `generated_signals` minus bookkeeping) sent to hooks."""
 
 _REQUIRED_SIGNAL_FIELDS: Final = (

@@ -43,7 +43,7 @@ def test_one_post_per_message_with_the_signal_fields(
     assert report.delivered == {m.message_key: ["console", "hook"] for m in messages}
     rows = log_rows(engine)
     assert {row["status"] for row in rows.values()} == {"SENT"}
-    assert "LONG AAPL @ 187.42 (30min)" in capsys.readouterr().out
+    assert "LONG AAPL @ 187.42 (30min)" in capsys.readouterr().err  # stderr: --json owns stdout
     assert no_sleep.delays == []
 
 
@@ -127,7 +127,7 @@ def test_a_stale_message_is_stored_never_sent(
     report = deliver(engine, [message], _settings(webhook), {}.get, sleep=no_sleep)
 
     assert webhook.requests == []
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().err == ""
     assert (report.sent, report.stale, report.failed) == (0, 2, {})
     rows = log_rows(engine)
     assert {rows[(message.message_key, ch)]["status"] for ch in ("console", "hook")} == {"STALE"}
