@@ -242,6 +242,16 @@ def notifications(
     engine = pipeline.engine()
     with stopwatch() as elapsed:
         report = deliver(engine, messages, settings.notifications, secret)
+        ids = {m.message_key: m.signal_id for m in messages}
+        with write_transaction(engine) as conn:
+            repo.mark_signals_notified(
+                conn,
+                {
+                    ids[key]: names
+                    for key, names in report.delivered.items()
+                    if ids.get(key) is not None
+                },
+            )
     errors = list(report.errors)
     run = run_identity(context, pipeline, cycle_bars)
     status = mirror.finish(
@@ -310,9 +320,13 @@ def group_signals(
     """Live: the newest closed trading bar as of the cycle's end; a range: every bar closing
     in it. Either way exactly what each cycle of the group would find alone."""
     if len(group) == 1:
-        return analysis.generate_signals(
+        found = analysis.generate_signals(
             history, group[0].end, settings.enabled_timeframes, thresholds
         )
+        # A cycle owns only the trading bars that close during its bar. The newest one closed
+        # by its end may have closed earlier (the 09:30 cycle sees yesterday's last hour):
+        # that signal belongs to the earlier cycle, and a backfill of this bar has none.
+        return found[found["signal_timestamp"] > group[0].start]
     return analysis.generate_signals_range(
         history, group[0].start, group[-1].end, settings.enabled_timeframes, thresholds
     )

@@ -74,8 +74,12 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         encoded = frame.assign(**{c: frame[c].map(_dump_json) for c in nested})
         table = pa.Table.from_pandas(encoded, preserve_index=False)
         metadata = {**(table.schema.metadata or {}), JSON_COLUMNS_KEY: json.dumps(nested).encode()}
-        pq.write_table(table.replace_schema_metadata(metadata), tmp)
-        tmp.replace(path)  # atomic: a crashed run never leaves half a file behind
+        try:
+            pq.write_table(table.replace_schema_metadata(metadata), tmp)
+            tmp.replace(path)  # atomic: a crashed run never leaves half a file behind
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # nor a failed write its temporary file
+            raise
 
 
 def _read(path: Path) -> pd.DataFrame:

@@ -39,11 +39,18 @@ class PipelineResource(dg.ConfigurableResource):
         return load_location(self.config_file).market
 
     def engine(self) -> Engine:
-        url = self.database_url or self.settings().database_url or database_url()
+        url = _value(self.database_url) or self.settings().database_url or database_url()
         return _migrated_engine(normalize_url(url))
 
     def providers(self) -> list:
-        return build_providers(self.settings().provider, self.polygon_api_key, self.market())
+        api_key = _value(self.polygon_api_key)
+        return build_providers(self.settings().provider, api_key, self.market())
+
+
+def _value(field: str | None) -> str | None:
+    """A field's value, also on the resource as defined (`defs.resources[...]`, used by the
+    CLI outside a run), where Dagster has not yet replaced an `EnvVar` by its value."""
+    return field.get_value() if isinstance(field, dg.EnvVar) else field
 
 
 def secret(name: str) -> str:

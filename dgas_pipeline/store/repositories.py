@@ -9,10 +9,12 @@ rewrites its rows instead of duplicating them or failing on the unique keys.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -72,6 +74,8 @@ def upsert_signals(conn: Connection, rows: Iterable[Row]) -> list[int]:
     now = _now()
     for row in rows:
         values = {**row, "updated_at": now}
+        if "pattern_context" in values:
+            values["pattern_context"] = json_safe(values["pattern_context"])
         refreshed = {
             name: value
             for name, value in values.items()
@@ -87,6 +91,44 @@ def upsert_signals(conn: Connection, rows: Iterable[Row]) -> list[int]:
         # guaranteed, and a cycle writes tens of signals, not thousands.
         ids.append(conn.execute(stmt).scalar_one())
     return ids
+
+
+def mark_signals_notified(
+    conn: Connection, delivered: Mapping[int, Sequence[str]], at: datetime | None = None
+) -> int:
+    """Record on each signal (by id) the channels that delivered it; returns how many changed.
+
+    Channels add to those recorded before (a retry may reach a channel that failed the first
+    time); `notification_timestamp` keeps the first delivery.
+    """
+    when = at or _now()
+    updated = 0
+    for signal_id, names in delivered.items():
+        row = (
+            conn.execute(
+                sa.select(
+                    generated_signals.c.notification_channels,
+                    generated_signals.c.notification_timestamp,
+                ).where(generated_signals.c.id == signal_id)
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if row is None or not names:
+            continue
+        known = list(row["notification_channels"] or [])
+        stmt = (
+            sa.update(generated_signals)
+            .where(generated_signals.c.id == signal_id)
+            .values(
+                notification_sent=True,
+                notification_channels=[*known, *(n for n in names if n not in known)],
+                notification_timestamp=row["notification_timestamp"] or when,
+                updated_at=_now(),
+            )
+        )
+        updated += conn.execute(stmt).rowcount
+    return updated
 
 
 def signals_for_partition(conn: Connection, partition_key: str) -> list[dict[str, Any]]:
@@ -298,6 +340,8 @@ def upsert_metrics(conn: Connection, rows: Iterable[Row]) -> None:
     now = _now()
     for row in rows:
         values = {("metadata_" if k == "metadata" else k): v for k, v in row.items()}
+        if "metadata_" in values:
+            values["metadata_"] = json_safe(values["metadata_"])
         values["updated_at"] = now
         refreshed = {
             k: v for k, v in values.items() if k in ("metric_value", "metadata_", "updated_at")
@@ -332,6 +376,23 @@ def metrics(
     return _dicts(conn.execute(stmt))
 
 
+def json_safe(value: Any) -> Any:
+    """A JSON document both backends take: NaN and infinities become null, NumPy scalars plain.
+
+    PostgreSQL's JSONB rejects NaN (an empty calibration bucket has no win rate), and SQLite
+    would store it as text no JSON reader accepts.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _insert(conn: Connection, table: sa.Table) -> Any:
     """The dialect's INSERT, which is the one that knows ON CONFLICT."""
     name = conn.dialect.name
@@ -355,6 +416,7 @@ __all__: Sequence[str] = [
     "claim_notification",
     "get_scheduler_state",
     "mark_notification",
+    "mark_signals_notified",
     "metrics",
     "notification_status",
     "pending_signals",
