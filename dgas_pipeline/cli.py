@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 
+from dgas_pipeline.alerts import commands as alert_commands
 from dgas_pipeline.config import SchedulerConfig, load_config, validate_config
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import (
@@ -26,6 +27,7 @@ from dgas_pipeline.market import (
     plan_launches,
 )
 from dgas_pipeline.market.sessions import TradingSession
+from dgas_pipeline.watchlists import commands as watchlist_commands
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -62,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"dgas: {line}\n")
         return EXIT_BAD_INPUT
     emit(result, as_json=args.json, render=args.render)
-    return EXIT_RUN_FAILED if result.get("status") == "FAILED" else EXIT_OK
+    # A run that failed (`run-once`) or any failed run of `backfill --wait` is exit 1.
+    failed = result.get("status") == "FAILED" or bool(result.get("failed_runs"))
+    return EXIT_RUN_FAILED if failed else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("file", nargs="?", metavar="F", help="config file (default ./dgas.yaml)")
     validate.set_defaults(handler=cmd_config_validate, render=render_config)
+
+    # `watchlist add|list|show|update|start|stop|remove` and `api`
+    watchlist_commands.add_commands(commands, common, _Parser)
+    # `alerts validate|schema|replay`
+    alert_commands.add_commands(commands, common, _Parser)
     return parser
 
 

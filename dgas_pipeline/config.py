@@ -85,6 +85,7 @@ class SchedulerConfig(_Strict):
     calendar: CalendarSettings = CalendarSettings()
     provider: ProviderSettings = ProviderSettings()
     notifications: NotificationSettings = NotificationSettings()
+    alerts_file: Path | None = None
     database_url: str | None = None
 
     @field_validator("interval")

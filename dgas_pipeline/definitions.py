@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dgas_pipeline.defs.alerts import alerts
 from dgas_pipeline.defs.assets import bars, indicators, notifications, signals
 from dgas_pipeline.defs.checks import bars_valid_and_complete, signals_sane
 from dgas_pipeline.defs.eod import eod_consolidation
@@ -13,7 +14,7 @@ from dgas_pipeline.defs.schedules import SCHEDULES, metrics_rollup_job
 from dgas_pipeline.defs.sensors import market_clock_sensor
 
 defs = dg.Definitions(
-    assets=[bars, indicators, signals, notifications, eod_consolidation],
+    assets=[bars, indicators, signals, notifications, alerts, eod_consolidation],
     asset_checks=[bars_valid_and_complete, signals_sane],
     jobs=[prediction_cycle_job, eod_job, metrics_rollup_job],
     schedules=SCHEDULES,

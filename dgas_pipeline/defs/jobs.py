@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dgas_pipeline.defs.alerts import alerts
 from dgas_pipeline.defs.assets import CYCLE_PARTITIONS, bars, indicators, notifications, signals
 from dgas_pipeline.defs.eod import SESSION_PARTITIONS, eod_consolidation
 from dgas_pipeline.defs.location import current_location
@@ -28,7 +29,7 @@ def mirror_failure(context: dg.HookContext) -> None:
 
 prediction_cycle_job = dg.define_asset_job(
     CYCLE_JOB,
-    selection=[bars, indicators, signals, notifications],
+    selection=[bars, indicators, signals, notifications, alerts],
     partitions_def=CYCLE_PARTITIONS,
     tags={KIND_TAG: "cycle", CONCURRENCY_TAG: "pipeline", "dagster/max_runtime": _timeout},
     hooks={mirror_failure},

@@ -238,3 +238,57 @@ notification_log = sa.Table(
     sa.CheckConstraint(_one_of("status", NOTIFICATION_STATUSES), name="ck_notification_log_status"),
     sa.Index("ix_notification_log_signal_id", "signal_id"),
 )
+
+WATCHLIST_EVERY_BAR = "every_bar"
+
+# Watchlists people manage live (`dgas watchlist`, the REST API); the sensor reads them each
+# tick. `version` is the optimistic-concurrency token: every configuration change is a
+# compare-and-set on it (`UPDATE ... WHERE version = :seen`), so two clients editing the same
+# watchlist cannot silently overwrite each other. A counter, not `updated_at`: two writes in
+# the same clock tick would carry equal timestamps. Run bookkeeping (`last_run_*`) does not
+# bump it: a run finishing must not invalidate an edit a person is making.
+watchlists = sa.Table(
+    "watchlists",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("symbols", JSONDocument, nullable=False),
+    # `every_bar` or exchange-local `HH:MM`.
+    sa.Column("schedule", sa.String(16), nullable=False, server_default=WATCHLIST_EVERY_BAR),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    *_timestamps(),
+    sa.Column("last_run_id", sa.String(128), nullable=True),
+    sa.Column("last_run_status", sa.String(16), nullable=True),
+    sa.Column("last_run_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("name", name="uq_watchlists_name"),
+    sa.CheckConstraint(
+        f"schedule = '{WATCHLIST_EVERY_BAR}' OR "
+        "(length(schedule) = 5 AND substr(schedule, 3, 1) = ':')",
+        name="ck_watchlists_schedule",
+    ),
+    sa.CheckConstraint("version >= 1", name="ck_watchlists_version"),
+    sa.CheckConstraint(
+        _one_of("last_run_status", RUN_STATUSES), name="ck_watchlists_last_run_status"
+    ),
+)
+
+ALERT_STATES = ("ARMED", "TRIGGERED")
+
+# Where each alert rule stands per symbol (`alerts/state.py`), so a restart or a retried
+# run resumes evaluation after the last bar it read and never fires a bar twice.
+alert_state = sa.Table(
+    "alert_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("symbol", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="ARMED"),
+    sa.Column("consecutive_true", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_fired_bar", UTCDateTime(), nullable=True),
+    sa.Column("last_bar_evaluated", UTCDateTime(), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("rule", "symbol", name="uq_alert_state_rule_symbol"),
+    sa.CheckConstraint(_one_of("state", ALERT_STATES), name="ck_alert_state_state"),
+    sa.CheckConstraint("consecutive_true >= 0", name="ck_alert_state_consecutive_true"),
+)

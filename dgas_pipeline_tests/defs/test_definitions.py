@@ -14,11 +14,11 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 
 AFTER_THE_YEAR = datetime(2027, 1, 15, tzinfo=UTC)  # every 2026 key exists by then
 
-ASSETS = {"bars", "indicators", "signals", "notifications", "eod_consolidation"}
+ASSETS = {"bars", "indicators", "signals", "notifications", "alerts", "eod_consolidation"}
 CHECKS = {"bars:bars_valid_and_complete", "signals:signals_sane"}
 JOBS = {"prediction_cycle", "eod_job", "metrics_rollup_job"}
 SELECTIONS = {
-    "prediction_cycle": {"bars", "indicators", "signals", "notifications"},
+    "prediction_cycle": {"bars", "indicators", "signals", "notifications", "alerts"},
     "eod_job": {"eod_consolidation"},
 }
 KINDS = {"prediction_cycle": "cycle", "eod_job": "eod"}

@@ -17,6 +17,8 @@ DGAS_TABLES = {
     "prediction_metrics",
     "scheduler_state",
     "notification_log",
+    "alert_state",
+    "watchlists",
 }
 
 
@@ -31,7 +33,7 @@ def test_a_new_database_has_no_revision(db_url: str) -> None:
 def test_upgrade_to_head_creates_every_table_and_records_head(db_url: str) -> None:
     upgrade(db_url)
     assert _tables(db_url) >= DGAS_TABLES
-    assert current_revision(db_url) == head_revision() == "0001"
+    assert current_revision(db_url) == head_revision() == "0003"
 
 
 def test_downgrade_to_base_drops_every_table(db_url: str) -> None:

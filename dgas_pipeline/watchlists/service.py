@@ -1,0 +1,247 @@
+"""Watchlist operations and their validation: the one place `dgas watchlist` and the REST API
+share, so both accept exactly the same input and fail with exactly the same messages.
+
+Payloads are pydantic models (the API declares them in its OpenAPI document too); every
+error names the field and the value, e.g. `symbols[1]: 'BRK B' is not a ticker ...`. Tickers
+follow the config's rule (`SchedulerConfig._symbols`), so a watchlist accepts what `dgas.yaml`
+accepts. An `HH:MM` schedule must fall inside the exchange's regular session: a watchlist runs
+on the session's clock, and a time the market is never open at would be skipped every day.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import time
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+from sqlalchemy.engine import Engine
+
+from dgas_pipeline.config import SchedulerConfig
+from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
+from dgas_pipeline.market import MarketHoursManager
+from dgas_pipeline.store.engine import write_transaction
+from dgas_pipeline.store.tables import WATCHLIST_EVERY_BAR
+from dgas_pipeline.watchlists import store
+from dgas_pipeline.watchlists.store import Watchlist
+
+NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+SCHEDULE_PATTERN = r"^(every_bar|([01][0-9]|2[0-3]):[0-5][0-9])$"
+# What the OpenAPI document promises of a ticker; the config's rule, applied after
+# upper-casing, is the one enforced (`SchedulerConfig._symbols`).
+TICKER_PATTERN = r"^[A-Za-z][A-Za-z0-9.-]{0,9}$"
+Ticker = Annotated[str, WithJsonSchema({"type": "string", "pattern": TICKER_PATTERN})]
+# Bounds a request's size; a cycle processes at most `max_symbols_per_cycle` anyway.
+MAX_SYMBOLS = 500
+# The `version` column is a 32-bit INTEGER: a larger number is bad input, not a crash.
+MAX_VERSION = 2**31 - 1
+
+_NAME = re.compile(NAME_PATTERN.strip("^$"))
+_SCHEDULE = re.compile(SCHEDULE_PATTERN.strip("^$"))
+_NAME_EXPECTED = "is not a watchlist name (expected 1 to 64 letters, digits, '_', '.' or '-')"
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def check_name(value: Any) -> str:
+    """A watchlist name, or `InvalidInput` naming the field `name`."""
+    # fullmatch, not `$`: `$` would also accept a trailing newline.
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise InvalidInput("name", value, _NAME_EXPECTED)
+    if value in (".", ".."):
+        raise InvalidInput("name", value, "cannot be addressed in a URL path (pick another name)")
+    return value
+
+
+class WatchlistCreate(BaseModel):
+    """A new watchlist."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        description="Unique; letters, digits, '_', '.', '-'.",
+        json_schema_extra={"pattern": NAME_PATTERN, "minLength": 1, "maxLength": 64},
+    )
+    symbols: list[Ticker] = Field(
+        description='Tickers, e.g. ["SPY", "AAPL"].', min_length=1, max_length=MAX_SYMBOLS
+    )
+    schedule: str = Field(
+        WATCHLIST_EVERY_BAR,
+        description="`every_bar` (joins every cycle) or `HH:MM` exchange-local on sessions.",
+        json_schema_extra={"pattern": SCHEDULE_PATTERN},
+    )
+    enabled: bool = True
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str:
+        return check_name(value)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbols(cls, value: Any) -> Any:
+        return _check_symbols(value)
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: Any) -> Any:
+        return _check_schedule(value)
+
+
+class WatchlistUpdate(BaseModel):
+    """A change to a watchlist: the fields given change, the others stay.
+
+    `version` is the version the client last read; the change applies only if the watchlist
+    is still at that version (409 otherwise), so concurrent edits cannot overwrite each other.
+    A null field means "leave as is".
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(
+        ge=1, le=MAX_VERSION, description="The `version` you last read (optimistic lock)."
+    )
+    symbols: list[Ticker] | None = Field(None, min_length=1, max_length=MAX_SYMBOLS)
+    schedule: str | None = Field(None, json_schema_extra={"pattern": SCHEDULE_PATTERN})
+    enabled: bool | None = None
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbols(cls, value: Any) -> Any:
+        return None if value is None else _check_symbols(value)
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: Any) -> Any:
+        return None if value is None else _check_schedule(value)
+
+
+class WatchlistService:
+    """The watchlist operations over one database, for one exchange."""
+
+    def __init__(self, engine: Engine, market: MarketHoursManager | None = None) -> None:
+        self.engine = engine
+        self._market = market
+
+    @property
+    def market(self) -> MarketHoursManager:
+        if self._market is None:
+            self._market = MarketHoursManager()
+        return self._market
+
+    def add(self, payload: WatchlistCreate | Mapping[str, Any]) -> Watchlist:
+        new = validate(WatchlistCreate, payload)
+        self._check_session_time(new.schedule)
+        with write_transaction(self.engine) as conn:
+            return store.add_watchlist(conn, new.name, new.symbols, new.schedule, new.enabled)
+
+    def list_all(self) -> list[Watchlist]:
+        with self.engine.connect() as conn:
+            return store.list_watchlists(conn)
+
+    def show(self, name: str) -> Watchlist:
+        check_name(name)
+        with self.engine.connect() as conn:
+            return store.get_watchlist(conn, name)
+
+    def update(self, name: str, payload: WatchlistUpdate | Mapping[str, Any]) -> Watchlist:
+        check_name(name)
+        change = validate(WatchlistUpdate, payload)
+        if change.schedule is not None:
+            self._check_session_time(change.schedule)
+        with write_transaction(self.engine) as conn:
+            return store.update_watchlist(
+                conn,
+                name,
+                expected_version=change.version,
+                symbols=change.symbols,
+                schedule=change.schedule,
+                enabled=change.enabled,
+            )
+
+    def start(self, name: str) -> Watchlist:
+        return self._set_enabled(name, True)
+
+    def stop(self, name: str) -> Watchlist:
+        return self._set_enabled(name, False)
+
+    def remove(self, name: str, version: int | None = None) -> Watchlist:
+        check_name(name)
+        if version is not None and (isinstance(version, bool) or not 1 <= version <= MAX_VERSION):
+            raise InvalidInput(
+                "version", version, f"must be a whole number from 1 to {MAX_VERSION}"
+            )
+        with write_transaction(self.engine) as conn:
+            return store.remove_watchlist(conn, name, expected_version=version)
+
+    def _set_enabled(self, name: str, enabled: bool) -> Watchlist:
+        check_name(name)
+        with write_transaction(self.engine) as conn:
+            return store.set_enabled(conn, name, enabled)
+
+    def _check_session_time(self, schedule: str) -> None:
+        if schedule == WATCHLIST_EVERY_BAR:
+            return
+        at = time.fromisoformat(schedule)
+        opens, closes = self.market.regular_hours()
+        if not opens <= at <= closes:
+            raise InvalidInput(
+                "schedule",
+                schedule,
+                f"is outside the {self.market.exchange} regular session "
+                f"({opens:%H:%M}-{closes:%H:%M} exchange-local); an HH:MM watchlist runs while "
+                "the market is open",
+            )
+
+
+def validate(model: type[Model], payload: Model | Mapping[str, Any]) -> Model:
+    """`payload` as `model`, or `InvalidInputs` with one problem per field."""
+    if isinstance(payload, model):
+        return payload
+    try:
+        return model.model_validate(payload)
+    except ValidationError as err:
+        raise from_validation_error(err, prefix="") from None
+
+
+def _check_symbols(value: Any) -> Any:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError('must be a list of tickers, e.g. ["SPY", "AAPL"]')
+    if len(value) > MAX_SYMBOLS:
+        raise ValueError(f"has {len(value)} tickers (at most {MAX_SYMBOLS})")
+    # The config's rule would turn `null` into the ticker "NONE": JSON demands strings here.
+    problems = {
+        i: InvalidInput(f"symbols[{i}]", raw, "is not a ticker (expected a string)")
+        for i, raw in enumerate(value)
+        if not isinstance(raw, str)
+    }
+    try:
+        cleaned = SchedulerConfig._symbols(value)
+    except InvalidInputs as err:
+        for i, problem in enumerate(err.problems):
+            problems.setdefault(_index(problem.field, fallback=len(value) + i), problem)
+    if problems:
+        raise InvalidInputs([problems[i] for i in sorted(problems)])
+    return list(cleaned)
+
+
+def _index(field: str, fallback: int) -> int:
+    """The list index in a field such as `symbols[3]`."""
+    digits = field.rpartition("[")[2].rstrip("]")
+    return int(digits) if digits.isdigit() else fallback
+
+
+def _check_schedule(value: Any) -> Any:
+    if not isinstance(value, str) or not _SCHEDULE.fullmatch(value):
+        raise InvalidInput(
+            "schedule", value, "is not a schedule (expected every_bar or HH:MM, e.g. 15:45)"
+        )
+    return value

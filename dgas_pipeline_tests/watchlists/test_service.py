@@ -1,0 +1,70 @@
+"""The service over each backend: conflicts, start/stop/remove, concurrent edits."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.watchlists.errors import VersionConflict, WatchlistExists, WatchlistNotFound
+from dgas_pipeline.watchlists.service import WatchlistService
+
+SPY = {"name": "core", "symbols": ["spy", " aapl "]}
+
+
+def test_duplicate_names_are_refused(service: WatchlistService) -> None:
+    service.add(SPY)
+    with pytest.raises(WatchlistExists):
+        service.add(SPY)
+
+
+def test_null_fields_in_an_update_mean_leave_as_is(service: WatchlistService) -> None:
+    service.add(SPY)
+    w = service.update("core", {"version": 1, "symbols": None, "schedule": "10:30"})
+    assert (w.symbols, w.schedule, w.version) == (("SPY", "AAPL"), "10:30", 2)
+
+
+def test_start_stop_remove(service: WatchlistService) -> None:
+    service.add(SPY)
+    assert not service.stop("core").enabled
+    assert service.start("core").enabled
+    assert service.remove("core").name == "core"
+    with pytest.raises(WatchlistNotFound):
+        service.show("core")
+    with pytest.raises(InvalidInput, match=r"^version: 0 must be a whole number"):
+        service.remove("core", 0)
+
+
+def test_two_concurrent_updates_one_wins_the_other_conflicts(
+    service: WatchlistService,
+) -> None:
+    """Both read version 1; both write. Exactly one lands, the other learns it lost."""
+    service.add(SPY)
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def edit(symbol: str) -> None:
+        barrier.wait()
+        try:
+            outcomes[symbol] = service.update("core", {"version": 1, "symbols": [symbol]})
+        except VersionConflict as err:
+            outcomes[symbol] = err
+
+    threads = [threading.Thread(target=edit, args=(s,)) for s in ("QQQ", "IWM")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    conflicts = [s for s, o in outcomes.items() if isinstance(o, VersionConflict)]
+    winners = [s for s, o in outcomes.items() if not isinstance(o, VersionConflict)]
+    assert len(conflicts) == 1
+    assert len(winners) == 1
+    now = service.show("core")
+    assert (now.symbols, now.version) == ((winners[0],), 2)
+    loser = outcomes[conflicts[0]]
+    assert isinstance(loser, VersionConflict)
+    assert loser.current_version == 2
+    # Nothing lost: the loser re-reads and re-applies on top of the winner's change.
+    retried = service.update("core", {"version": loser.current_version, "symbols": conflicts})
+    assert (retried.symbols, retried.version) == ((conflicts[0],), 3)
