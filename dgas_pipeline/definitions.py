@@ -12,12 +12,18 @@ from dgas_pipeline.defs.reconcile import run_mirror_cancellations, run_mirror_fa
 from dgas_pipeline.defs.resources import build_resources
 from dgas_pipeline.defs.schedules import SCHEDULES, metrics_rollup_job
 from dgas_pipeline.defs.sensors import market_clock_sensor
+from dgas_pipeline.defs.watchlists import watchlist_job, watchlist_sensor
 
 defs = dg.Definitions(
     assets=[bars, indicators, signals, notifications, alerts, eod_consolidation],
     asset_checks=[bars_valid_and_complete, signals_sane],
-    jobs=[prediction_cycle_job, eod_job, metrics_rollup_job],
+    jobs=[prediction_cycle_job, eod_job, metrics_rollup_job, watchlist_job],
     schedules=SCHEDULES,
-    sensors=[market_clock_sensor, run_mirror_failures, run_mirror_cancellations],
+    sensors=[
+        market_clock_sensor,
+        watchlist_sensor,
+        run_mirror_failures,
+        run_mirror_cancellations,
+    ],
     resources=build_resources(current_location().config),
 )

@@ -10,14 +10,9 @@ import dagster as dg
 import pandas as pd
 
 from dgas_pipeline.alerts import alert_deliveries, check_rule_file, evaluate_rules, load_rule_file
-from dgas_pipeline.defs.assets import (
-    CYCLE_PARTITIONS,
-    GROUP,
-    group_history,
-    history_groups,
-    run_bars,
-)
+from dgas_pipeline.defs.assets import CYCLE_PARTITIONS, GROUP, run_bars
 from dgas_pipeline.defs.clock import clock_now
+from dgas_pipeline.defs.cycle_steps import group_history, history_groups
 from dgas_pipeline.defs.resources import PipelineResource, secret
 from dgas_pipeline.notify import deliver
 from dgas_pipeline.store.alert_state import get_alert_states, save_alert_states

@@ -7,37 +7,35 @@ have. Bodies only orchestrate: the work is in data/, analysis/, notify/ and stor
 """
 
 import base64
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
 
 from dgas_pipeline import analysis
 from dgas_pipeline.config import SchedulerConfig
-from dgas_pipeline.data import close_providers, fetch_bars
 from dgas_pipeline.defs import mirror
+from dgas_pipeline.defs.cycle_steps import (
+    PARTITION,
+    fetch_history,
+    find_and_store_signals,
+    group_history,
+    history_groups,
+    notify_signals,
+    stopwatch,
+)
 from dgas_pipeline.defs.location import current_location
 from dgas_pipeline.defs.partitions import cycle_partitions
-from dgas_pipeline.defs.resources import PipelineResource, secret
-from dgas_pipeline.market import MarketHoursManager, cycle_partition_key
-from dgas_pipeline.market.bars import Bar, bar_for_key, history_start
-from dgas_pipeline.notify import deliver, signal_message
-from dgas_pipeline.store import repositories as repo
-from dgas_pipeline.store.engine import write_transaction
+from dgas_pipeline.defs.resources import PipelineResource
+from dgas_pipeline.market.bars import Bar, bar_for_key
+from dgas_pipeline.watchlists import store as watchlist_store
+from dgas_pipeline.watchlists.schedule import every_bar_symbols
 
 _location = current_location()
 CYCLE_PARTITIONS = cycle_partitions(
     _location.market, _location.config.partitions_start, _location.config.interval_delta
 )
 GROUP = "prediction_cycle"
-PARTITION = "partition_key"
-
-# Further back than the aggregator's 60-minute window, so its "previous kept" is complete.
-AGGREGATION_LOOKBACK = timedelta(hours=2)
 
 PROVIDER_RETRY = dg.RetryPolicy(
     max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -64,22 +62,14 @@ def bars(
     context: dg.AssetExecutionContext, config: CycleConfig, pipeline: PipelineResource
 ) -> pd.DataFrame:
     """Validated base bars each cycle may use: its history up to its bar's end, no later."""
-    settings, market = pipeline.settings(), pipeline.market()
     cycle_bars = run_bars(context, pipeline)
-    symbols = config.symbols or list(settings.symbols[: settings.max_symbols_per_cycle])
+    symbols = config.symbols or cycle_symbols(pipeline)
     run = run_identity(context, pipeline, cycle_bars)
     engine = pipeline.engine()
     mirror.mark_running(engine, run, symbols_requested=len(symbols))
 
-    providers = pipeline.providers()
-    try:
-        with stopwatch() as elapsed:
-            start = history_start(market, cycle_bars[0].start, settings.history_sessions)
-            fetched = fetch_bars(
-                providers, symbols, start, cycle_bars[-1].end, settings.interval_delta, market
-            )
-    finally:
-        close_providers(providers)
+    with stopwatch() as elapsed:
+        frame, fetched = fetch_history(pipeline, symbols, cycle_bars)
     errors = [f"{symbol}: {message}" for symbol, message in sorted(fetched.errors.items())]
     for line in errors:
         context.log.warning(f"bars skipped for {line}")
@@ -89,17 +79,6 @@ def bars(
         errors=errors,
         data_fetch_ms=elapsed(),
         symbols_processed=len(fetched.symbols),
-    )
-    # Each bar gets exactly the history a live cycle of it reads, so backfills agree with it.
-    ts = fetched.bars["ts"]
-    frame = pd.concat(
-        [
-            fetched.bars[
-                (ts >= history_start(market, bar.start, settings.history_sessions)) & (ts < bar.end)
-            ].assign(**{PARTITION: bar.key})
-            for bar in cycle_bars
-        ],
-        ignore_index=True,
     )
     context.add_output_metadata(
         {
@@ -163,45 +142,13 @@ def signals(
     pipeline: PipelineResource,
 ) -> pd.DataFrame:
     """Signals of the trading-timeframe bars these cycles closed, stored once each."""
-    settings, market = pipeline.settings(), pipeline.market()
+    settings = pipeline.settings()
     cycle_bars = run_bars(context, pipeline)
     history = group_history(bars, cycle_bars)
-    thresholds = analysis.SignalThresholds(
-        min_confidence=settings.min_confidence,
-        min_signal_strength=settings.min_signal_strength,
-        min_alignment=settings.min_alignment,
-        enabled_patterns=settings.enabled_patterns,
-    )
     engine = pipeline.engine()
     with stopwatch() as elapsed:
-        found = pd.concat(
-            [
-                group_signals(group_history(bars, group), group, settings, thresholds)
-                for group in history_groups(market, cycle_bars, settings.history_sessions)
-            ],
-            ignore_index=True,
-        )
-        # Stored signals seed the aggregator: a re-derived signal (the same trading bar seen
-        # by a later cycle) and one within the window of a stored one are dropped, so live
-        # cycles and a backfill of the same bars keep the same signals.
-        with engine.connect() as conn:
-            since = cycle_bars[0].start - AGGREGATION_LOOKBACK
-            stored = pd.DataFrame(repo.signals_since(conn, since))
-        kept = analysis.aggregate_signals(found, stored if len(stored) else None)
-    kept = kept.assign(
-        **{
-            PARTITION: [
-                owner_key(market, ts, settings.interval_delta) for ts in kept["signal_timestamp"]
-            ]
-        }
-    )
+        kept = find_and_store_signals(pipeline, bars, cycle_bars, context.run_id)
     run = run_identity(context, pipeline, cycle_bars)
-    with write_transaction(engine) as conn:
-        ids = repo.upsert_signals(
-            conn,
-            [{**row, "dagster_run_id": context.run_id} for row in kept.to_dict("records")],
-        )
-    kept = kept.assign(id=ids)
     counts = kept.groupby(PARTITION).size().to_dict()
     for part in run.partitions:
         mirror.update(
@@ -233,25 +180,9 @@ def notifications(
     """Each signal once per channel; signals older than `stale_after_minutes` are only logged."""
     settings, market = pipeline.settings(), pipeline.market()
     cycle_bars = run_bars(context, pipeline)
-    now = datetime.now(UTC)
-    stale_before = now - timedelta(minutes=settings.stale_after_minutes)
-    messages = [
-        signal_message(row, stale=row["signal_timestamp"] < stale_before, tz=str(market.tz))
-        for row in signals.to_dict("records")
-    ]
     engine = pipeline.engine()
     with stopwatch() as elapsed:
-        report = deliver(engine, messages, settings.notifications, secret)
-        ids = {m.message_key: m.signal_id for m in messages}
-        with write_transaction(engine) as conn:
-            repo.mark_signals_notified(
-                conn,
-                {
-                    ids[key]: names
-                    for key, names in report.delivered.items()
-                    if ids.get(key) is not None
-                },
-            )
+        report = notify_signals(pipeline, signals)
     errors = list(report.errors)
     run = run_identity(context, pipeline, cycle_bars)
     status = mirror.finish(
@@ -277,6 +208,16 @@ def notifications(
 # -- glue shared by the assets -----------------------------------------------------------------
 
 
+def cycle_symbols(pipeline: PipelineResource) -> list[str]:
+    """The configured watchlist plus every enabled `every_bar` watchlist, read each run so a
+    watchlist added over the API joins the next cycle without a reload."""
+    settings = pipeline.settings()
+    with pipeline.engine().connect() as conn:
+        extra = every_bar_symbols(watchlist_store.list_watchlists(conn, enabled_only=True))
+    merged = dict.fromkeys([*settings.symbols, *extra])
+    return list(merged)[: settings.max_symbols_per_cycle]
+
+
 def run_bars(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> list[Bar]:
     market, interval = pipeline.market(), pipeline.settings().interval_delta
     return [bar_for_key(market, key, interval) for key in context.partition_keys]
@@ -293,45 +234,6 @@ def run_identity(
     )
 
 
-def history_groups(
-    market: MarketHoursManager, cycle_bars: list[Bar], sessions: int
-) -> list[list[Bar]]:
-    """The run's bars grouped by the history they read (one group per session)."""
-    groups: dict[datetime, list[Bar]] = {}
-    for bar in cycle_bars:
-        groups.setdefault(history_start(market, bar.start, sessions), []).append(bar)
-    return list(groups.values())
-
-
-def group_history(bars: pd.DataFrame, group: list[Bar]) -> pd.DataFrame:
-    """The base bars a group of cycles read, once each (the IO frames repeat them per cycle)."""
-    keys = {bar.key for bar in group}
-    rows = bars[bars[PARTITION].isin(keys)].drop(columns=[PARTITION])
-    rows = rows.drop_duplicates(["symbol", "ts"], keep="last")
-    return rows.sort_values(["symbol", "ts"], ignore_index=True)
-
-
-def group_signals(
-    history: pd.DataFrame,
-    group: list[Bar],
-    settings: SchedulerConfig,
-    thresholds: analysis.SignalThresholds,
-) -> pd.DataFrame:
-    """Live: the newest closed trading bar as of the cycle's end; a range: every bar closing
-    in it. Either way exactly what each cycle of the group would find alone."""
-    if len(group) == 1:
-        found = analysis.generate_signals(
-            history, group[0].end, settings.enabled_timeframes, thresholds
-        )
-        # A cycle owns only the trading bars that close during its bar. The newest one closed
-        # by its end may have closed earlier (the 09:30 cycle sees yesterday's last hour):
-        # that signal belongs to the earlier cycle, and a backfill of this bar has none.
-        return found[found["signal_timestamp"] > group[0].start]
-    return analysis.generate_signals_range(
-        history, group[0].start, group[-1].end, settings.enabled_timeframes, thresholds
-    )
-
-
 def chart_markdown(
     kept: pd.DataFrame, history: pd.DataFrame, settings: SchedulerConfig
 ) -> dg.MetadataValue:
@@ -344,17 +246,3 @@ def chart_markdown(
     encoded = base64.b64encode(png).decode("ascii")
     title = f"{best['signal_type']} {best['symbol']} {trading} @ {best['entry_price']:.2f}"
     return dg.MetadataValue.md(f"**{title}**\n\n![chart](data:image/png;base64,{encoded})")
-
-
-def owner_key(market: MarketHoursManager, signal_time: pd.Timestamp, interval: timedelta) -> str:
-    """The cycle whose bar ends when the signal's trading bar does: it found the signal."""
-    return cycle_partition_key(market, signal_time.to_pydatetime() - interval)
-
-
-@contextmanager
-def stopwatch() -> Iterator[Callable[[], int]]:
-    """Milliseconds since entry; frozen at exit so metadata and the mirror agree."""
-    started = time.perf_counter()
-    finished: list[float] = []
-    yield lambda: int(((finished[0] if finished else time.perf_counter()) - started) * 1000)
-    finished.append(time.perf_counter())

@@ -16,8 +16,10 @@ from dgas_pipeline.store import repositories as repo
 
 CYCLE_JOB = "prediction_cycle"
 EOD_JOB = "eod_job"
+WATCHLIST_JOB = "watchlist_job"
 KIND_TAG = "dgas/kind"
-MIRRORED_JOBS = (CYCLE_JOB, EOD_JOB)
+WATCHLIST_KEY_TAG = "dgas/watchlist_key"
+MIRRORED_JOBS = (CYCLE_JOB, EOD_JOB, WATCHLIST_JOB)
 
 
 def fail_run(
@@ -41,6 +43,8 @@ def fail_run(
 
 def run_partition_keys(tags: dict[str, str], kind: str) -> list[str]:
     """The partitions a run covers, from Dagster's own tags (one key, or a range)."""
+    if kind == "watchlist":
+        return [tags[WATCHLIST_KEY_TAG]] if WATCHLIST_KEY_TAG in tags else []
     if "dagster/partition" in tags:
         return [tags["dagster/partition"]]
     start = tags.get("dagster/asset_partition_range_start")
