@@ -27,6 +27,7 @@ from dgas_pipeline.market import (
     plan_launches,
 )
 from dgas_pipeline.market.sessions import TradingSession
+from dgas_pipeline.store import commands as db_commands
 from dgas_pipeline.watchlists import commands as watchlist_commands
 
 EXIT_OK = 0
@@ -163,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     watchlist_commands.add_commands(commands, common, _Parser)
     # `alerts validate|schema|replay`
     alert_commands.add_commands(commands, common, _Parser)
+    # `db upgrade|downgrade|current`
+    db_commands.add_commands(commands, common, _Parser)
     return parser
 
 

@@ -44,6 +44,12 @@ def current_revision(url: str) -> str | None:
 
 
 @cache
+def revisions() -> list[str]:
+    """Every revision id, oldest first (what `dgas db downgrade` accepts besides `base`)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
 def head_revision() -> str:
     """The newest revision this code knows."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
