@@ -40,7 +40,7 @@ def period_metrics(
     if len(finished):
         seconds = finished["execution_time_ms"].sum() / 1000
         processed = float(finished["symbols_processed"].sum())
-        rows.append(("symbols_per_second", processed / seconds if seconds else 0.0, {}))
+        rows.append(("symbols_per_second", float(processed / seconds) if seconds else 0.0, {}))
         bad = finished["status"].isin(("FAILED", "PARTIAL")).sum()
         rows.append(("error_rate", float(bad) / len(finished), {"runs": len(finished)}))
         rows.append(

@@ -26,7 +26,6 @@ from dgas_pipeline.defs.reconcile import CYCLE_JOB, EOD_JOB
 from dgas_pipeline.defs.sensors import DONE_ASSET, RANGE_END_TAG, RANGE_START_TAG
 from dgas_pipeline.market import plan_launches
 
-CYCLE_ASSETS = ("bars", "indicators", "signals", "notifications")
 BACKFILL_TAG = "dgas/backfill"
 
 
@@ -79,11 +78,13 @@ def plan_backfill(instance: dg.DagsterInstance, start: date, end: date) -> Backf
 def submit_backfill(instance: dg.DagsterInstance, defs: dg.Definitions, plan: BackfillPlan) -> str:
     """A Dagster backfill of the plan, run by the daemon, shown on the UI's backfills page."""
     graph = defs.resolve_asset_graph()
+    # Every asset the cycle job materialises, so a backfilled bar gets what a live one gets.
+    cycle_assets = defs.resolve_job_def(CYCLE_JOB).asset_layer.selected_asset_keys
     wanted = {
-        AssetKeyPartitionKey(dg.AssetKey(asset), key)
+        AssetKeyPartitionKey(asset, key)
         for stretch in plan.cycle_stretches
         for key in stretch
-        for asset in CYCLE_ASSETS
+        for asset in cycle_assets
     } | {AssetKeyPartitionKey(DONE_ASSET["eod"], key) for key in plan.eods}
     backfill_id = PartitionBackfill.from_asset_graph_subset(
         backfill_id=_new_id(),

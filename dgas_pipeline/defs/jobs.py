@@ -33,6 +33,9 @@ prediction_cycle_job = dg.define_asset_job(
     partitions_def=CYCLE_PARTITIONS,
     tags={KIND_TAG: "cycle", CONCURRENCY_TAG: "pipeline", "dagster/max_runtime": _timeout},
     hooks={mirror_failure},
+    # Steps are light (~0.2 s of work each): one process per run, not one per step, which
+    # made a daemon-launched cycle take a minute of interpreter start-ups.
+    executor_def=dg.in_process_executor,
 )
 eod_job = dg.define_asset_job(
     EOD_JOB,
@@ -40,4 +43,7 @@ eod_job = dg.define_asset_job(
     partitions_def=SESSION_PARTITIONS,
     tags={KIND_TAG: "eod", CONCURRENCY_TAG: "pipeline", "dagster/max_runtime": _timeout},
     hooks={mirror_failure},
+    # Steps are light (~0.2 s of work each): one process per run, not one per step, which
+    # made a daemon-launched cycle take a minute of interpreter start-ups.
+    executor_def=dg.in_process_executor,
 )

@@ -11,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 
+from dgas_pipeline.defs.clock import clock_now
 from dgas_pipeline.instance import ensure_dagster_home
 from dgas_pipeline.market import next_launch
 from dgas_pipeline.store import repositories as repo
@@ -63,7 +64,7 @@ def status() -> dict[str, Any]:
     with instance:
         reconciled = reconcile_finished_runs(pipeline, instance)
     location = current_location()
-    upcoming = next_launch(location.market, datetime.now(UTC), location.config.plan_settings)
+    upcoming = next_launch(location.market, clock_now(), location.config.plan_settings)
     with pipeline.engine().connect() as conn:
         state = repo.get_scheduler_state(conn) or {"status": "IDLE"}
         runs = repo.recent_runs(conn, limit=10)

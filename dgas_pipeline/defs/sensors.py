@@ -5,8 +5,13 @@ instant) and requests it with a stable run key, which Dagster deduplicates acros
 of this sensor: a restarted daemon or a tick evaluated twice never launches a bar twice.
 The tick reads only the calendar (never a provider) and the instance's materialisation
 records when it has to catch up, so it stays well under Dagster's 60 s tick timeout.
+
+`DGAS_SENSOR_INTERVAL_SECONDS` (default 30) sets the minimum time between ticks; the daemon
+evaluates sensors every 5 s at best. Due launches never depend on it (a tick owes everything
+due since the previous one); a shorter interval only launches them closer to their due time.
 """
 
+import os
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -16,18 +21,34 @@ from dgas_pipeline.defs.jobs import eod_job, prediction_cycle_job
 from dgas_pipeline.defs.location import current_location
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
 from dgas_pipeline.defs.reconcile import CYCLE_JOB, EOD_JOB
+from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market.ticks import TickRequest, plan_tick
 
 STALE_TAG = "dgas/stale"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 DONE_ASSET = {"cycle": dg.AssetKey("notifications"), "eod": dg.AssetKey("eod_consolidation")}
+SENSOR_INTERVAL_ENV = "DGAS_SENSOR_INTERVAL_SECONDS"
+DEFAULT_SENSOR_INTERVAL_SECONDS = 30
+
+
+def sensor_interval_seconds() -> int:
+    raw = os.environ.get(SENSOR_INTERVAL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SENSOR_INTERVAL_SECONDS
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise InvalidInput(SENSOR_INTERVAL_ENV, raw, "is not a whole number of seconds") from None
+    if seconds < 1:
+        raise InvalidInput(SENSOR_INTERVAL_ENV, raw, "must be >= 1 second")
+    return seconds
 
 
 @dg.sensor(
     name="market_clock_sensor",
     jobs=[prediction_cycle_job, eod_job],
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches each planned cycle and EOD on the exchange clock, once.",
 )
@@ -44,27 +65,45 @@ def market_clock_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         catchup_sessions=config.catchup_sessions,
         stale_after=timedelta(minutes=config.stale_after_minutes),
     )
-    requests = [r for r in (not_done(context.instance, r) for r in tick.requests) if r]
+    done = DonePartitions(context.instance)
+    requests = [part for r in tick.requests for part in done.outstanding(r)]
     if not requests:
         reason = tick.skip_reason or "everything owed has already run"
         return dg.SensorResult(skip_reason=reason, cursor=now.isoformat())
     return dg.SensorResult(run_requests=[run_request(r) for r in requests], cursor=now.isoformat())
 
 
-def not_done(instance: dg.DagsterInstance, request: TickRequest) -> TickRequest | None:
+class DonePartitions:
     """Drop catch-up partitions someone already ran (a backfill, the UI, the CLI).
 
-    Only late requests pay for this lookup; live ones are new by construction.
+    Only late requests pay for this lookup (once per kind and tick); live ones are new by
+    construction. A range that loses bars in its middle splits into the stretches around
+    them: a range run covers every partition from its first key to its last.
     """
-    if not request.stale:
-        return request
-    done = instance.get_materialized_partitions(DONE_ASSET[request.kind])
-    keys = tuple(k for k in request.partition_keys if k not in done)
-    if not keys:
-        return None
-    if keys == request.partition_keys:
-        return request
-    return TickRequest(request.kind, keys, request.session, request.stale)
+
+    def __init__(self, instance: dg.DagsterInstance) -> None:
+        self._instance = instance
+        self._done: dict[str, set[str]] = {}
+
+    def outstanding(self, request: TickRequest) -> list[TickRequest]:
+        if not request.stale:
+            return [request]
+        if request.kind not in self._done:
+            self._done[request.kind] = self._instance.get_materialized_partitions(
+                DONE_ASSET[request.kind]
+            )
+        done = self._done[request.kind]
+        stretches: list[list[str]] = [[]]
+        for key in request.partition_keys:
+            if key in done:
+                stretches.append([])
+            else:
+                stretches[-1].append(key)
+        return [
+            TickRequest(request.kind, tuple(keys), request.session, request.stale)
+            for keys in stretches
+            if keys
+        ]
 
 
 def run_request(request: TickRequest) -> dg.RunRequest:

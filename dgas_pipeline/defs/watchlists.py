@@ -87,6 +87,7 @@ def watchlist_failure(context: dg.HookContext) -> None:
     name=WATCHLIST_JOB,
     tags={KIND_TAG: "watchlist", "dgas/concurrency": "pipeline"},
     hooks={watchlist_failure},
+    executor_def=dg.in_process_executor,
 )
 def watchlist_job() -> None:
     run_watchlist()

@@ -79,13 +79,23 @@ def plan_tick(
 
 
 def catchup_floor(market: MarketHoursManager, now: datetime, catchup_sessions: int) -> datetime:
-    """The open of the oldest session a restart still catches up (0: only today's)."""
+    """Just before the open of the oldest session a restart still catches up.
+
+    That is the `catchup_sessions`-th session before today (past sessions are counted by
+    date, so the answer is the same before and after today's open); with 0, today's own.
+    """
     today = market.local(now).date()
-    recent = market.sessions_between(today - timedelta(days=3 * catchup_sessions + 10), today)
-    opens = [s.open for s in recent if s.open is not None and s.open <= now]
-    if not opens:
-        return now
-    return opens[-(catchup_sessions + 1) :][0] - timedelta(microseconds=1)
+    floor = now
+    if catchup_sessions:
+        start = today - timedelta(days=3 * catchup_sessions + 10)
+        past = market.sessions_between(start, today - timedelta(days=1))
+        if past and past[-catchup_sessions:][0].open is not None:
+            floor = past[-catchup_sessions:][0].open
+    else:
+        opened = market.session(today).open
+        if opened is not None and opened <= now:
+            floor = opened
+    return floor - timedelta(microseconds=1) if floor < now else now
 
 
 def skip_reason(market: MarketHoursManager, now: datetime, plan: PlanSettings) -> str:

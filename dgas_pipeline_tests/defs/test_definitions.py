@@ -16,7 +16,7 @@ AFTER_THE_YEAR = datetime(2027, 1, 15, tzinfo=UTC)  # every 2026 key exists by t
 
 ASSETS = {"bars", "indicators", "signals", "notifications", "alerts", "eod_consolidation"}
 CHECKS = {"bars:bars_valid_and_complete", "signals:signals_sane"}
-JOBS = {"prediction_cycle", "eod_job", "metrics_rollup_job"}
+JOBS = {"prediction_cycle", "eod_job", "metrics_rollup_job", "watchlist_job"}
 SELECTIONS = {
     "prediction_cycle": {"bars", "indicators", "signals", "notifications", "alerts"},
     "eod_job": {"eod_consolidation"},

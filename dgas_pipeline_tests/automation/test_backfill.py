@@ -1,0 +1,154 @@
+"""`dgas backfill`: every planned launch of a range without a successful run, exactly once.
+
+Run on Saturday 2026-11-28 12:00 ET, after the early-close Friday 2026-11-27: seven cycle
+bars (09:30..12:30) and its EOD are planned. On SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from dgas_pipeline import analysis
+from dgas_pipeline.defs.eod import OUTCOME_FIELDS
+from dgas_pipeline.store import tables
+from dgas_pipeline_tests.automation.conftest import Deployment, et
+
+DAY = "2026-11-27"
+BARS = ("09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30")
+CYCLE_KEYS = [f"{DAY}-{bar}" for bar in BARS]
+SATURDAY_NOON = et("2026-11-28 12:00")
+
+
+def backfill(env: Deployment, *flags: str) -> tuple[int, dict, str]:
+    with time_machine.travel(SATURDAY_NOON, tick=True):
+        return env.dgas("backfill", "--start", DAY, "--end", DAY, *flags, "--json")
+
+
+def test_backfill_wait_runs_the_seven_bars_and_the_eod_once(
+    deployment_on_each_db: Deployment,
+) -> None:
+    env = deployment_on_each_db
+    code, result, err = backfill(env, "--wait")
+    assert (code, err) == (0, "")
+    assert (result["launched"], result["skipped_done"], result["failed_runs"]) == (8, 0, 0)
+    assert result["backfill_id"]
+    assert [(r["kind"], r["partitions"], r["success"]) for r in result["runs"]] == [
+        ("cycle", CYCLE_KEYS, True),
+        ("eod", [DAY], True),
+    ]
+
+    rows = env.runs()
+    assert sorted((r["partition_key"], r["kind"]) for r in rows) == sorted(
+        [(key, "cycle") for key in CYCLE_KEYS] + [(DAY, "eod")]
+    )
+    assert {(r["status"], r["launched_by"]) for r in rows} == {("SUCCESS", "backfill")}
+
+    code, again, _ = backfill(env, "--wait")
+    assert code == 0
+    assert (again["launched"], again["skipped_done"], again["backfill_id"]) == (0, 8, None)
+    assert len(env.runs()) == 8
+
+
+def signal_columns() -> list[sa.Column]:
+    """What a cycle decided about a signal (the EOD fills in outcomes later)."""
+    return [c for c in tables.generated_signals.c if c.name not in OUTCOME_FIELDS]
+
+
+def test_backfill_leaves_the_signals_of_a_live_run_as_they_were(
+    deployment_on_each_db: Deployment,
+) -> None:
+    env = deployment_on_each_db
+    # The 11:00 bar (ends 11:30) has signals on the default synthetic watchlist.
+    with time_machine.travel(et(f"{DAY} 11:35"), tick=True):
+        code, live, _ = env.dgas("run-once", "--at", f"{DAY}T11:35-05:00", "--json")
+    assert (code, live["partition_key"], live["status"]) == (0, f"{DAY}-11:00", "SUCCESS")
+    assert live["signals"] > 0
+    with env.engine.connect() as conn:
+        query = sa.select(*signal_columns()).order_by(tables.generated_signals.c.id)
+        before = [dict(r) for r in conn.execute(query).mappings()]
+    assert len(before) == live["signals"]
+
+    code, result, _ = backfill(env, "--wait")
+    assert (code, result["launched"], result["skipped_done"]) == (0, 7, 1)
+    assert (
+        [r["partitions"] for r in result["runs"]]
+        == [
+            CYCLE_KEYS[:3],  # the stretch before the bar already run
+            CYCLE_KEYS[4:],  # and the one after it
+            [DAY],
+        ]
+    )
+    with env.engine.connect() as conn:
+        after = [dict(r) for r in conn.execute(query).mappings()]
+    assert after[: len(before)] == before
+    (row,) = env.runs(tables.prediction_runs.c.partition_key == f"{DAY}-11:00")
+    assert (row["launched_by"], row["dagster_run_id"]) == ("cli", live["run_id"])
+
+
+def test_backfill_without_wait_records_a_dagster_backfill_of_the_missing_partitions(
+    deployment_on_each_db: Deployment,
+) -> None:
+    env = deployment_on_each_db
+    code, result, _ = backfill(env)
+    assert (code, result["launched"], result["skipped_done"]) == (0, 8, 0)
+    record = env.instance.get_backfill(result["backfill_id"])
+    assert record is not None
+    assert record.tags["dgas/launched_by"] == "backfill"
+    assert record.asset_backfill_data is not None
+    targets = {
+        (entry.asset_key.to_user_string(), entry.partition_key)
+        for entry in record.asset_backfill_data.target_subset.iterate_asset_partitions()
+    }
+    # Every asset of the cycle job for each bar (what a live cycle materialises), and the EOD.
+    cycle_assets = env.defs.resolve_job_def("prediction_cycle").asset_layer.selected_asset_keys
+    assert {"bars", "indicators", "signals", "notifications"} <= {
+        a.to_user_string() for a in cycle_assets
+    }
+    assert targets == {(a.to_user_string(), key) for a in cycle_assets for key in CYCLE_KEYS} | {
+        ("eod_consolidation", DAY)
+    }
+    assert env.runs() == []  # the daemon runs it, not this command
+
+
+def test_backfill_wait_with_a_failed_run_exits_1_and_mirrors_every_bar_failed(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(frame: object) -> None:
+        raise RuntimeError("indicator engine exploded")
+
+    monkeypatch.setattr(analysis, "compute_indicators", boom)
+    code, result, _ = backfill(deployment, "--wait")
+    assert code == 1  # README: exit 1 when a run failed
+    assert (result["launched"], result["failed_runs"]) == (8, 1)
+    rows = {r["partition_key"]: r for r in deployment.runs()}
+    assert {rows[key]["status"] for key in CYCLE_KEYS} == {"FAILED"}
+    assert all(
+        "indicators: RuntimeError: indicator engine exploded" in rows[key]["errors"]
+        for key in CYCLE_KEYS
+    )
+    assert rows[DAY]["status"] == "SUCCESS"  # the EOD does not need the failed assets
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["--start", DAY, "--end", "2026-11-26"], "--end"),
+        (["--start", "2026-13-01", "--end", DAY], "--start"),
+        (["--start", DAY, "--end", "27/11/2026"], "--end"),
+        (["--start", DAY], "--end"),
+    ],
+    ids=["end-before-start", "bad-start", "bad-end", "missing-end"],
+)
+def test_bad_arguments_exit_2_naming_the_flag(
+    deployment: Deployment, argv: list[str], flag: str
+) -> None:
+    with time_machine.travel(SATURDAY_NOON, tick=True):
+        code, out, err = deployment.dgas("backfill", *argv, "--wait", "--json")
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert flag in err
+    assert "Traceback" not in err
+    assert deployment.runs() == []

@@ -1,0 +1,159 @@
+"""Metric roll-up schedules at fixed instants: what period each covers, and when it skips.
+
+Periods are written out by hand: in November (EST) 09:30 ET is 14:30Z and 16:00 ET 21:00Z;
+2026-11-26 is Thanksgiving, 2026-11-27 closes at 13:00 ET (18:00Z).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from dgas_pipeline.defs.location import load_location
+from dgas_pipeline.defs.schedules import (
+    daily_metrics,
+    hourly_metrics,
+    monthly_metrics,
+    weekly_metrics_and_calibration,
+)
+from dgas_pipeline.store import tables
+from dgas_pipeline_tests.automation.conftest import QUIET, Deployment, et
+
+
+@pytest.fixture
+def default_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-in defaults: no ./dgas.yaml, no DGAS_CONFIG (schedules read no instance)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DGAS_CONFIG", raising=False)
+    load_location.cache_clear()
+
+
+def evaluate(schedule: dg.ScheduleDefinition, at: datetime) -> Any:
+    context = dg.build_schedule_context(scheduled_execution_time=at)
+    return schedule.evaluate_tick(context)
+
+
+def period_of(request: dg.RunRequest) -> tuple[str, str, str, str]:
+    config = request.run_config["ops"]["roll_up_metrics"]["config"]
+    return request.run_key or "", config["period"], config["start"], config["end"]
+
+
+def utc(text: str) -> str:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+
+
+# (schedule, fires at ET, run key, period start, period end) — all requests.
+REQUESTS = [
+    pytest.param(
+        hourly_metrics, "2026-11-20 10:05", "metrics:hourly:2026-11-20-09",
+        "2026-11-20T14:00Z", "2026-11-20T15:00Z", id="hourly-first-hour-holds-the-open",
+    ),
+    pytest.param(
+        hourly_metrics, "2026-11-20 16:05", "metrics:hourly:2026-11-20-15",
+        "2026-11-20T20:00Z", "2026-11-20T21:00Z", id="hourly-last-hour-to-the-close",
+    ),
+    pytest.param(
+        hourly_metrics, "2026-11-27 13:05", "metrics:hourly:2026-11-27-12",
+        "2026-11-27T17:00Z", "2026-11-27T18:00Z", id="hourly-early-close-last-hour",
+    ),
+    pytest.param(
+        daily_metrics, "2026-11-20 18:00", "metrics:daily:2026-11-20",
+        "2026-11-20T14:30Z", "2026-11-20T21:00Z", id="daily-open-to-close",
+    ),
+    pytest.param(
+        daily_metrics, "2026-11-27 18:00", "metrics:daily:2026-11-27",
+        "2026-11-27T14:30Z", "2026-11-27T18:00Z", id="daily-early-close-ends-13-00",
+    ),
+    pytest.param(
+        weekly_metrics_and_calibration, "2026-11-27 19:00", "metrics:weekly:2026-11-23",
+        "2026-11-23T14:30Z", "2026-11-27T18:00Z", id="weekly-thanksgiving-week",
+    ),
+    pytest.param(
+        weekly_metrics_and_calibration, "2026-04-03 19:00", "metrics:weekly:2026-03-30",
+        "2026-03-30T13:30Z", "2026-04-02T20:00Z", id="weekly-good-friday-ends-thursday",
+    ),
+    pytest.param(
+        monthly_metrics, "2026-12-01 06:00", "metrics:monthly:2026-11",
+        "2026-11-02T14:30Z", "2026-11-30T21:00Z", id="monthly-november",
+    ),
+    pytest.param(
+        monthly_metrics, "2026-11-01 06:00", "metrics:monthly:2026-10",
+        "2026-10-01T13:30Z", "2026-10-30T20:00Z", id="monthly-october-edt-sunday-first",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("schedule", "at", "run_key", "start", "end"), REQUESTS)
+@pytest.mark.usefixtures("default_config")
+def test_schedule_requests_the_period_it_covers(
+    schedule: dg.ScheduleDefinition,
+    at: str,
+    run_key: str,
+    start: str,
+    end: str,
+) -> None:
+    result = evaluate(schedule, et(at))
+    assert result.skip_message is None
+    (request,) = result.run_requests
+    kind = run_key.split(":")[1]
+    assert period_of(request) == (run_key, kind, utc(start), utc(end))
+    assert request.tags["dgas/launched_by"] == "schedule"
+
+
+# (schedule, fires at ET, skip reason)
+SKIPS = [
+    (hourly_metrics, "2026-11-26 10:05", "market closed: Thanksgiving"),
+    (hourly_metrics, "2026-11-28 10:05", "market closed: weekend"),
+    (hourly_metrics, "2026-11-27 14:05", "13:00-14:00 ET is outside the session"),
+    (hourly_metrics, "2026-11-27 16:05", "15:00-16:00 ET is outside the session"),
+    (daily_metrics, "2026-11-26 18:00", "market closed: Thanksgiving"),
+    (daily_metrics, "2026-04-03 18:00", "market closed: Good Friday"),
+]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "at", "reason"), SKIPS, ids=[f"{s.name}-{at}" for s, at, _ in SKIPS]
+)
+@pytest.mark.usefixtures("default_config")
+def test_schedule_skips_non_sessions_with_the_reason(
+    schedule: dg.ScheduleDefinition, at: str, reason: str
+) -> None:
+    result = evaluate(schedule, et(at))
+    assert not result.run_requests
+    assert result.skip_message == reason
+
+
+def test_rollup_job_writes_the_hour_metrics_once_however_often_it_runs(
+    deployment_on_each_db: Deployment,
+) -> None:
+    env = deployment_on_each_db
+    for at in ("2026-11-20T10:35-05:00", "2026-11-20T11:05-05:00"):  # bars 10:00 and 10:30
+        assert env.dgas("run-once", "--at", at, "--json")[0] == 0
+    (request,) = evaluate(hourly_metrics, et("2026-11-20 11:05")).run_requests
+    job = env.defs.resolve_job_def("metrics_rollup_job")
+
+    def roll_up() -> list[dict[str, Any]]:
+        result = job.execute_in_process(
+            run_config={**request.run_config, **QUIET}, instance=env.instance, tags=request.tags
+        )
+        assert result.success
+        return env.rows(tables.prediction_metrics)
+
+    first = roll_up()
+    by_type = {row["metric_type"]: row for row in first}
+    assert {"execution_time_ms_p50", "error_rate", "signals_per_cycle"} <= by_type.keys()
+    assert {row["aggregation_period"] for row in first} == {"hourly"}
+    assert {row["period_start"] for row in first} == {
+        datetime.fromisoformat(utc("2026-11-20T15:00Z"))
+    }
+    assert by_type["execution_time_ms_p50"]["metadata"] == {"runs": 2}
+    assert by_type["error_rate"]["metric_value"] == 0.0
+
+    again = roll_up()
+    assert [(r["id"], r["metric_type"], r["metric_value"]) for r in again] == [
+        (r["id"], r["metric_type"], r["metric_value"]) for r in first
+    ]
