@@ -211,9 +211,7 @@ def cmd_calendar(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_config_validate(args: argparse.Namespace) -> dict[str, Any]:
     path = args.file or args.config
-    config = load_config(path)
-    if config.calendar.overrides_file:
-        load_overrides(config.calendar.overrides_file)
+    config = check_files_of(load_config(path))
     return {
         "valid": True,
         "file": str(path) if path else None,
@@ -223,7 +221,7 @@ def cmd_config_validate(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
     use_config_file(args.config)
-    load_config(args.config)  # bad config is bad input here, not a failed run
+    check_files_of(load_config(args.config))  # bad config is bad input here, not a failed run
     at = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
     if at > datetime.now(UTC):
         raise InvalidInput("--at", args.at, "is in the future (expected a past instant)")
@@ -237,7 +235,7 @@ def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_backfill(args: argparse.Namespace) -> dict[str, Any]:
     use_config_file(args.config)
-    market = market_for(load_config(args.config), None)
+    market = market_for(check_files_of(load_config(args.config)), None)
     start = parse_date(args.start, "--start", market)
     end = parse_date(args.end, "--end", market)
     if end < start:
@@ -253,6 +251,17 @@ def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
     from dgas_pipeline.defs.operations import status
 
     return status()
+
+
+def check_files_of(config: SchedulerConfig) -> SchedulerConfig:
+    """What a config names outside itself is part of it: a bad overrides or alert-rules file
+    (or a partitions_start the calendar does not cover) is bad input before anything runs,
+    not a run that fails (or half-runs) later."""
+    market = market_for(config, None)  # reads and checks the overrides file
+    market.check_in_range(config.partitions_start, "partitions_start")
+    if config.alerts_file:
+        alert_commands.load_checked_rules(config.alerts_file, config)
+    return config
 
 
 def use_config_file(path: str | None) -> None:

@@ -108,7 +108,18 @@ class SchedulerConfig(_Strict):
         cleaned = []
         for i, raw in enumerate(value):
             symbol = str(raw).strip().upper()
-            if not _TICKER.match(symbol):
+            if not isinstance(raw, str):
+                # YAML reads ON, NO, YES, OFF as booleans and ~ as null: "ON" would become
+                # the ticker TRUE. Only text is a ticker.
+                problems.append(
+                    InvalidInput(
+                        f"symbols[{i}]",
+                        raw,
+                        "is not a ticker but a YAML "
+                        f'{"null" if raw is None else type(raw).__name__}; quote it (e.g. "ON")',
+                    )
+                )
+            elif not _TICKER.match(symbol):
                 problems.append(
                     InvalidInput(
                         f"symbols[{i}]",

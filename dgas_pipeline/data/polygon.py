@@ -126,7 +126,9 @@ class PolygonProvider:
             pages.append(self._results(symbol, body, url))
             url, params = self._next_page(symbol, body), None
         frame = pd.concat(pages, ignore_index=True)
-        return frame.sort_values("t", kind="stable").reset_index(drop=True)
+        frame = frame.sort_values("t", kind="stable").reset_index(drop=True)
+        self._check_minutes(symbol, frame)
+        return frame
 
     # -- HTTP with retries -----------------------------------------------------------------
 
@@ -207,6 +209,31 @@ class PolygonProvider:
                 symbol, f"malformed result from GET {url} (expected t, o, h, l, c, v): {err}"
             ) from err
         return frame
+
+    def _check_minutes(self, symbol: str, frame: pd.DataFrame) -> None:
+        """Minutes are aggregated into bars, where a bad one would vanish (a null close is
+        skipped by `last`, a repeated minute counted twice): reject them here, naming one."""
+        prices = frame[["o", "h", "l", "c"]]
+        checks = [
+            (~np.isfinite(frame[list("ohlcv")].to_numpy()).all(axis=1), "is null or not finite"),
+            ((prices <= 0).any(axis=1).to_numpy(), "has a price <= 0"),
+            (
+                (
+                    (frame["h"] < frame["l"])
+                    | (frame["h"] < prices[["o", "c"]].max(axis=1))
+                    | (frame["l"] > prices[["o", "c"]].min(axis=1))
+                ).to_numpy(),
+                "has high/low not containing open/close",
+            ),
+            ((frame["v"] < 0).to_numpy(), "has a negative volume"),
+            (frame["t"].duplicated(keep=False).to_numpy(), "appears twice"),
+        ]
+        for bad, what in checks:
+            if bad.any():
+                row = frame.iloc[int(np.flatnonzero(bad)[0])]
+                at = pd.Timestamp(int(row["t"]), unit="ms", tz="UTC").isoformat()
+                values = ", ".join(f"{k}={float(row[k]):g}" for k in "ohlcv")
+                raise self._error(symbol, f"minute {at} ({values}) {what}")
 
     def _next_page(self, symbol: str, body: dict[str, Any]) -> httpx.URL | None:
         next_url = body.get("next_url")

@@ -23,6 +23,7 @@ from dgas_pipeline.defs.cycle_steps import (
     history_groups,
     notify_signals,
     stopwatch,
+    with_stored_signals,
 )
 from dgas_pipeline.defs.location import current_location
 from dgas_pipeline.defs.partitions import cycle_partitions
@@ -148,6 +149,8 @@ def signals(
     engine = pipeline.engine()
     with stopwatch() as elapsed:
         kept = find_and_store_signals(pipeline, bars, cycle_bars, context.run_id)
+        # A rerun also carries what an earlier run of these bars stored but may not have sent.
+        kept = with_stored_signals(pipeline, kept, cycle_bars, bars["symbol"].unique())
     run = run_identity(context, pipeline, cycle_bars)
     counts = kept.groupby(PARTITION).size().to_dict()
     for part in run.partitions:

@@ -6,7 +6,7 @@ for the cycle's rules, whichever job runs them.
 """
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -93,6 +93,35 @@ def find_and_store_signals(
             conn, [{**row, "dagster_run_id": run_id} for row in kept.to_dict("records")]
         )
     return kept.assign(id=ids)
+
+
+def with_stored_signals(
+    pipeline: PipelineResource, kept: pd.DataFrame, cycle_bars: list[Bar], symbols: Iterable[str]
+) -> pd.DataFrame:
+    """`kept` plus the signals of these bars (and symbols) that an earlier run stored.
+
+    The aggregator drops a signal that is already stored, so a rerun after a run that died
+    between storing its signals and notifying them would find nothing to notify: those
+    notifications would be lost. With them, the rerun notifies what is still unsent (the
+    delivery log skips what was sent) and reports its bar's signals like the first run.
+    """
+    wanted = set(symbols)
+    with pipeline.engine().connect() as conn:
+        stored = [
+            row
+            for bar in cycle_bars
+            for row in repo.signals_for_partition(conn, bar.key)
+            if row["symbol"] in wanted
+        ]
+    known = set(kept["id"]) if "id" in kept.columns else set()
+    earlier = [row for row in stored if row["id"] not in known]
+    if not earlier:
+        return kept
+    frame = pd.DataFrame(earlier)
+    frame["signal_timestamp"] = pd.to_datetime(frame["signal_timestamp"], utc=True).dt.as_unit("ns")
+    if not len(kept):
+        return frame[[c for c in kept.columns if c in frame.columns] or list(frame.columns)]
+    return pd.concat([kept, frame[list(kept.columns)]], ignore_index=True)
 
 
 def notify_signals(pipeline: PipelineResource, signals: pd.DataFrame) -> DeliveryReport:

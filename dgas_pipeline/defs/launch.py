@@ -7,6 +7,8 @@ other run, so they show in the UI and are mirrored by the same assets and hooks.
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
 from dgas_pipeline.defs.location import current_location
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
 from dgas_pipeline.defs.operations import QUIET, load_code_location
@@ -36,8 +38,17 @@ def run_once(at: datetime, symbols: list[str] | None) -> dict[str, Any]:
             raise_on_error=False,
         )
     pipeline = defs.resources["pipeline"]
-    with pipeline.engine().connect() as conn:
-        row = repo.get_run(conn, result.run_id, bar.key) or {}
+    unreadable: list[str] = []
+    try:
+        with pipeline.engine().connect() as conn:
+            row = repo.get_run(conn, result.run_id, bar.key) or {}
+    except SQLAlchemyError as err:
+        # The database went away during the run: say so (the run is FAILED in Dagster and
+        # reconciled later), never a traceback instead of the summary.
+        cause = err.orig if isinstance(err, DBAPIError) and err.orig else err
+        first_line = (str(cause).splitlines() or [""])[0]
+        unreadable = [f"run record unreadable: {type(cause).__name__}: {first_line}"]
+        row = {}
     return {
         "run_id": result.run_id,
         "partition_key": bar.key,
@@ -49,5 +60,5 @@ def run_once(at: datetime, symbols: list[str] | None) -> dict[str, Any]:
         "symbols_processed": row.get("symbols_processed", 0),
         "signals": row.get("signals_generated", 0),
         "timings_ms": {name: row.get(name) for name in (*TIMING_FIELDS, "execution_time_ms")},
-        "errors": row.get("errors", []),
+        "errors": [*row.get("errors", []), *unreadable],
     }

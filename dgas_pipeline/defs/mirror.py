@@ -138,12 +138,16 @@ def finish(
     elapsed_ms = int((now - run.started_at).total_seconds() * 1000)
     with write_transaction(engine) as conn:
         final = "FAILED"
+        failed_before = False
         for part in run.partitions:
             existing = repo.get_run(conn, run.dagster_run_id, part.key)
             merged = [*(existing["errors"] if existing else []), *errors]
             if failed:
                 merged.append(failed)
-            final = "FAILED" if failed else ("PARTIAL" if merged else "SUCCESS")
+            # A step of this run that failed earlier (its hook wrote FAILED) keeps the run
+            # FAILED when a sibling step finishes after it: Dagster reports the run failed.
+            failed_before = failed_before or bool(existing and existing["status"] == "FAILED")
+            final = "FAILED" if failed or failed_before else ("PARTIAL" if merged else "SUCCESS")
             repo.record_run(
                 conn,
                 {
@@ -157,11 +161,11 @@ def finish(
         upcoming = next_launch(market, now, plan)
         repo.set_scheduler_state(
             conn,
-            status="ERROR" if failed else "IDLE",
+            status="ERROR" if failed or failed_before else "IDLE",
             current_run_id=None,
             last_run_timestamp=now,
             next_scheduled_run=upcoming.due if upcoming else None,
-            error_message=failed,
+            error_message=failed if failed or not failed_before else repo.KEEP,
         )
     return final
 

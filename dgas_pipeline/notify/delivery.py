@@ -1,10 +1,11 @@
 """Deliver messages to every channel at most once, whatever retries the run goes through.
 
-For each message and channel: claim it in the delivery log (its own short transaction), so
-a message already SENT (or retired as STALE) is skipped; a stale message is recorded STALE
-and never sent late; otherwise send with retries (exponential backoff, full jitter) and
-record SENT or FAILED. The send happens outside any transaction: a slow SMTP server must
-not hold a write lock on SQLite.
+For each message and channel, under a lock every process on the database shares
+(`store.locks`), so a concurrent run of the same bar waits instead of sending too: claim it
+in the delivery log (its own short transaction), so a message already SENT (or retired as
+STALE) is skipped; a stale message is recorded STALE and never sent late; otherwise send
+with retries (exponential backoff, full jitter) and record SENT or FAILED. The send happens
+outside any transaction: a slow SMTP server must not hold a write lock on SQLite.
 
 A failing channel never raises: it is reported, the run becomes PARTIAL, and the other
 channels still deliver. What does raise is the database itself failing: then nothing
@@ -27,6 +28,7 @@ from dgas_pipeline.notify.redact import Redactor
 from dgas_pipeline.notify.settings import ChannelSettings, NotificationSettings
 from dgas_pipeline.notify.urls import SecretResolver
 from dgas_pipeline.store.engine import write_transaction
+from dgas_pipeline.store.locks import exclusive
 from dgas_pipeline.store.repositories import claim_notification, mark_notification
 
 SENT, FAILED, STALE = "SENT", "FAILED", "STALE"
@@ -126,18 +128,22 @@ def _deliver_one(
     rng: Callable[[], float],
 ) -> None:
     key = message.message_key
-    with write_transaction(engine) as conn:
-        if not claim_notification(conn, key, channel.name, message.signal_id):
-            report.skipped += 1
-            return
-        if message.stale:
-            # Claimed and retired in one transaction: a concurrent claimer cannot send it.
-            mark_notification(conn, key, channel.name, STALE)
-            report.stale += 1
-            return
-    error = _send_with_retries(message, channel, settings, sleep, rng)
-    with write_transaction(engine) as conn:
-        mark_notification(conn, key, channel.name, SENT if error is None else FAILED, error)
+    # Claim, send and record under one lock per message and channel: a second run of the
+    # same bar waits here, then finds the message SENT. The claim alone would not do: its
+    # PENDING row cannot tell a run still sending from one that crashed mid-send.
+    with exclusive(engine, f"notify:{key}:{channel.name}"):
+        with write_transaction(engine) as conn:
+            if not claim_notification(conn, key, channel.name, message.signal_id):
+                report.skipped += 1
+                return
+            if message.stale:
+                # Claimed and retired in one transaction: a concurrent claimer cannot send it.
+                mark_notification(conn, key, channel.name, STALE)
+                report.stale += 1
+                return
+        error = _send_with_retries(message, channel, settings, sleep, rng)
+        with write_transaction(engine) as conn:
+            mark_notification(conn, key, channel.name, SENT if error is None else FAILED, error)
     if error is None:
         report.sent += 1
         report.delivered.setdefault(key, []).append(channel.name)

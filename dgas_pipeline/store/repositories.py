@@ -285,7 +285,8 @@ def claim_notification(
     Records a PENDING attempt (creating the log row on first claim). A message SENT, or
     marked STALE (a backfilled bar: stored, never sent), is never claimed again, so a retried
     run cannot notify twice. A PENDING or FAILED one may be tried again. On PostgreSQL the row
-    stays locked until the caller's transaction ends, so concurrent claimers queue.
+    stays locked until the caller's transaction ends, so concurrent claimers queue; a claim
+    and the send after it are kept apart from another run's by `store.locks.exclusive`.
     """
     conn.execute(
         _insert(conn, notification_log)
