@@ -12,6 +12,7 @@ holding NumPy arrays instead of lists, so what a later step reads would not be w
 """
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     @staticmethod
     def _write(path: Path, frame: pd.DataFrame) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".parquet.tmp")
+        # A name of its own: two runs of one partition at once must not share a temporary
+        # file (one would rename the other's away and fail).
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
         nested = [c for c in frame.columns if _is_nested(frame[c])]
         encoded = frame.assign(**{c: frame[c].map(_dump_json) for c in nested})
         table = pa.Table.from_pandas(encoded, preserve_index=False)

@@ -11,7 +11,6 @@ run never blocks the retry that follows it.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,23 +20,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 _IN_MEMORY = threading.Lock()
+# Advisory locks are per database; the key also hashes the schema, so deployments sharing a
+# database in separate schemas (and tests doing so) never wait on each other.
+_PG_LOCK = sa.text(
+    "SELECT pg_advisory_xact_lock(('x' || substr(md5("
+    "current_database() || '/' || current_schema() || '/' || :name), 1, 16))::bit(64)::bigint)"
+)
 
 
 @contextmanager
 def exclusive(engine: Engine, name: str) -> Iterator[None]:
     """Hold the lock `name` of this database for the block, waiting while another holds it.
 
-    PostgreSQL: a transaction-level advisory lock on a connection of its own (per name).
+    PostgreSQL: a transaction-level advisory lock on a connection of its own (per name and
+    schema).
     SQLite: an exclusive `flock` on a file beside the database (one lock for every name:
     deliveries to one SQLite file are few and short). In-memory SQLite: a process lock.
     """
     if engine.dialect.name == "postgresql":
-        digest = hashlib.sha256(f"dgas:{name}".encode()).digest()
         with engine.begin() as conn:
-            conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                {"key": int.from_bytes(digest[:8], "big", signed=True)},
-            )
+            conn.execute(_PG_LOCK, {"name": name})
             yield
         return
     database = engine.url.database or ""

@@ -19,6 +19,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,10 +27,12 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 import yaml
 from dagster._core.instance.ref import InstanceRef
 
+from dgas_pipeline.defs import io_manager
 from dgas_pipeline.store import tables
 from dgas_pipeline.store.engine import ensure_schema, make_engine
 from dgas_pipeline_tests.automation.conftest import REPO
@@ -86,7 +89,9 @@ def test_two_run_once_of_the_same_bar_at_once_store_and_send_each_signal_once(
                 "notifications": {
                     # The webhook first: the second run's first claim is the held message's.
                     "channels": [
-                        {"name": "hook", "url": hook.url()},
+                        # The held answer outlasts apprise's 4 s read timeout, whose retry
+                        # would be a second POST of the same message from the same run.
+                        {"name": "hook", "url": hook.url(query="rto=120")},
                         {"name": "console", "url": "console"},
                     ],
                     "max_attempts": 2,
@@ -167,7 +172,7 @@ def test_two_run_once_of_the_same_bar_at_once_store_and_send_each_signal_once(
         [("hook", "SENT"), ("console", "SENT")] * len(expected)
     )
     sent = Counter(hook.message_keys())
-    assert set(sent.values()) == {1}, sent
+    assert set(sent.values()) == {1}, (sent, [(r["message_key"], r["attempts"]) for r in log])
     assert set(sent) == {r["message_key"] for r in log}
     printed = Counter(
         line for _, err in outputs for line in err.splitlines() if CONSOLE_TITLE.match(line)
@@ -186,3 +191,37 @@ def test_two_run_once_of_the_same_bar_at_once_store_and_send_each_signal_once(
     figures("duplicate_notifications", sum(sent.values()) - len(sent))
     figures("seconds_for_both_runs", round(elapsed, 1))
     figures("seconds_held_at_the_barrier", max(waits))
+
+
+def test_two_runs_storing_the_same_frame_at_once_both_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The IO manager's write-then-rename, by two writers of one partition at once (what the
+    two runs above do with their frames): each must rename its own temporary file. Both
+    writers finish writing before either renames, so a shared temporary name always fails."""
+    real_write = io_manager.pq.write_table
+    both_written = threading.Barrier(2, timeout=30)
+
+    def write_then_wait(table: Any, where: Any, **kwargs: Any) -> None:
+        real_write(table, where, **kwargs)
+        both_written.wait()
+
+    monkeypatch.setattr(io_manager.pq, "write_table", write_then_wait)
+    path = tmp_path / "frames" / "signals" / "2026-11-20-1000.parquet"
+    frames = [pd.DataFrame({"symbol": [s], "close": [1.0]}) for s in ("A", "B")]
+    errors: list[BaseException] = []
+
+    def write(frame: pd.DataFrame) -> None:
+        try:
+            io_manager.ParquetIOManager._write(path, frame)
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(f,)) for f in frames]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert pd.read_parquet(path)["symbol"].tolist() in (["A"], ["B"])  # one whole frame
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
