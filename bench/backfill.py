@@ -1,13 +1,25 @@
-"""Backfill benchmark: range runs vs per-partition runs. Prints one JSON line.
+"""Backfill benchmark: range runs vs per-partition runs, side by side. Prints one JSON line.
 
-`python bench/backfill.py [--symbols 100] [--sessions 252] [--sample-sessions 1]`
+    python bench/backfill.py [--symbols 100] [--sessions 252] [--sample-sessions 2]
+        [--sessions-per-run 1] [--storage sqlite|postgres] [--planned-subset]
 
 Backfills `--sessions` sessions ending 2026-11-20 for `--symbols` synthetic tickers on a temp
-instance: one range run per session (the assets' single-run backfill policy), timed in full.
-Per-partition runs (one Dagster run per bar) are timed on `--sample-sessions` sessions only,
-and extrapolated linearly to all the bars (each bar's run does the same work whatever the
-date: fetch its history, compute, store). The sample sessions are run both ways on separate
-databases and their stored signals compared value for value.
+instance, as range runs of `--sessions-per-run` whole sessions each (1: what the sensor's
+catch-up and `dgas backfill` launch), all timed. Per-partition runs (one Dagster run per bar,
+what a live day costs) are timed on the last `--sample-sessions` sessions only, each run
+right after the range run holding that session so both see the same machine load, and
+extrapolated to every bar: per-partition total = mean seconds per bar run x all bars (each
+bar's run does the same work whatever the date: fetch its history, compute, store, and the
+same Dagster events). `sample_speedup` is the same ratio on the sample sessions alone.
+
+The two ways write separate databases of our tables; the signals stored for the sample
+sessions are compared value for value (`sample_signals_identical`).
+
+`--storage postgres` puts Dagster's storage and our tables in fresh databases on
+postgresql://postgres@127.0.0.1:5432 (dropped afterwards) instead of SQLite files.
+`--planned-subset` sets Dagster's DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS: one
+planned event per asset of a range run instead of one per partition (Dagster then does not
+mark a failed range run's partitions failed; our run mirror still does).
 """
 
 from __future__ import annotations
@@ -19,40 +31,85 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
+import sqlalchemy as sa
 import time_machine
 
 REPO = Path(__file__).resolve().parent.parent
 LAST_SESSION = date(2026, 11, 20)
+SERVER = "postgresql://postgres@127.0.0.1:5432"
 SIGNAL_COLUMNS = ["symbol", "signal_timestamp", "signal_type", "entry_price", "stop_loss",
                   "target_price", "confidence", "signal_strength"]  # fmt: skip
 
 
+@contextmanager
+def databases(storage: str, work: Path) -> Iterator[dict[str, str]]:
+    """URLs of the Dagster storage ("dagster") and of our two table sets, dropped at exit."""
+    if storage == "sqlite":
+        yield {name: f"sqlite:///{work / name}.db" for name in ("per_partition", "range")}
+        return
+    admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    names = {n: f"bench_{n}_{uuid.uuid4().hex[:8]}" for n in ("dagster", "per_partition", "range")}
+    with admin.connect() as conn:
+        for db in names.values():
+            conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+    try:
+        yield {n: f"{SERVER}/{db}" for n, db in names.items()}
+    finally:
+        from dgas_pipeline.store.engine import dispose_engine
+
+        for db in names.values():
+            dispose_engine(f"{SERVER}/{db}")
+        with admin.connect() as conn:
+            for db in names.values():
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", type=int, default=100)
     parser.add_argument("--sessions", type=int, default=252)
-    parser.add_argument("--sample-sessions", type=int, default=1)
+    parser.add_argument("--sample-sessions", type=int, default=2)
+    parser.add_argument("--sessions-per-run", type=int, default=1)
+    parser.add_argument("--storage", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--planned-subset", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     work = Path(tempfile.mkdtemp(prefix="dgas-bench-backfill-"))
+    with databases(args.storage, work) as urls:
+        print(json.dumps(run(args, work, urls)))
+
+
+def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str, object]:
     config = work / "dgas.yaml"
     tickers = [f"T{i:04d}" for i in range(args.symbols)]
     config.write_text(
         f"symbols: [{', '.join(tickers)}]\nmax_symbols_per_cycle: {args.symbols}\n"
         "partitions_start: 2025-01-02\n"
     )
-    os.environ.update(DGAS_CONFIG=str(config), DAGSTER_HOME=str(work / "home"))
-    (work / "home").mkdir()
-    (work / "home" / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    home = work / "home"
+    home.mkdir()
+    instance_yaml = (REPO / "dagster.yaml").read_text()
+    if "dagster" in urls:
+        dagster_url = urls["dagster"].replace("postgresql://", "postgresql+psycopg2://")
+        instance_yaml += f"\nstorage:\n  postgres:\n    postgres_url: {dagster_url}\n"
+    (home / "dagster.yaml").write_text(instance_yaml)
+    os.environ.update(DGAS_CONFIG=str(config), DAGSTER_HOME=str(home))
+    if args.planned_subset:
+        os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] = "true"
     sys.path.insert(0, str(REPO))
 
     with time_machine.travel(pd.Timestamp("2026-11-21T12:00:00-05:00").to_pydatetime()):
+        import dagster as dg
+
         from dgas_pipeline.definitions import defs
         from dgas_pipeline.defs.location import current_location
         from dgas_pipeline.defs.operations import QUIET
@@ -62,40 +119,60 @@ def main() -> None:
 
         market = current_location().market
         sessions = market.sessions_between(date(2024, 1, 1), LAST_SESSION)[-args.sessions :]
+        sample = sessions[-args.sample_sessions :] if args.sample_sessions else []
         job = defs.resolve_job_def("prediction_cycle")
         instance = dg.DagsterInstance.get()
         pipeline = defs.resources["pipeline"]
 
-        def keys_of(day: date) -> list[str]:
-            launches = plan_launches(market, day, day, PlanSettings())
+        def keys_of(first: date, last: date) -> list[str]:
+            launches = plan_launches(market, first, last, PlanSettings())
             return [x.partition_key for x in launches if x.kind == "cycle"]
 
-        def stored_signals(db: Path) -> pd.DataFrame:
-            os.environ["DGAS_DATABASE_URL"] = f"sqlite:///{db}"
+        def use(name: str) -> None:
+            os.environ["DGAS_DATABASE_URL"] = urls[name]
+
+        def stored_signals(name: str) -> pd.DataFrame:
+            use(name)
             with pipeline.engine().connect() as conn:
                 rows = pd.DataFrame(repo.signals_since(conn, sessions[0].open))
+            if rows.empty:
+                return pd.DataFrame(columns=SIGNAL_COLUMNS)
             return rows[SIGNAL_COLUMNS].sort_values(SIGNAL_COLUMNS[:3], ignore_index=True)
 
-        sample = sessions[-args.sample_sessions :]
-        os.environ["DGAS_DATABASE_URL"] = f"sqlite:///{work / 'per_partition.db'}"
-        per_bar: list[float] = []
-        for session in sample:
-            for key in keys_of(session.date):
-                began = time.perf_counter()
-                job.execute_in_process(instance=instance, partition_key=key, run_config=QUIET)
-                per_bar.append(time.perf_counter() - began)
+        cpu = {"range": 0.0, "per_partition": 0.0}
 
-        os.environ["DGAS_DATABASE_URL"] = f"sqlite:///{work / 'range.db'}"
-        per_session: list[float] = []
-        for session in sessions:
-            keys = keys_of(session.date)
-            began = time.perf_counter()
-            job.execute_in_process(
-                instance=instance,
-                tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
-                run_config=QUIET,
+        def timed(**where: object) -> float:
+            began, began_cpu = time.perf_counter(), time.process_time()
+            result = job.execute_in_process(
+                instance=instance, run_config=QUIET, raise_on_error=False, **where
             )
-            per_session.append(time.perf_counter() - began)
+            if not result.success:
+                raise SystemExit(f"run {result.run_id} failed: {where}")
+            cpu["per_partition" if "partition_key" in where else "range"] += (
+                time.process_time() - began_cpu
+            )
+            return time.perf_counter() - began
+
+        per_run: list[float] = []
+        per_bar: list[float] = []
+        range_sample_s = 0.0
+        sample_dates = {s.date for s in sample}
+        step = args.sessions_per_run
+        for i in range(0, len(sessions), step):
+            chunk = sessions[i : i + step]
+            keys = keys_of(chunk[0].date, chunk[-1].date)
+            use("range")
+            seconds = timed(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+            per_run.append(seconds)
+            sampled = [s for s in chunk if s.date in sample_dates]
+            if sampled:
+                range_sample_s += (
+                    seconds * len([k for s in sampled for k in keys_of(s.date, s.date)]) / len(keys)
+                )
+            use("per_partition")
+            for session in sampled:
+                for key in keys_of(session.date, session.date):
+                    per_bar.append(timed(partition_key=key))
 
         def in_sample(frame: pd.DataFrame) -> pd.DataFrame:
             # A live cycle also re-derives the previous session's last signal (same row);
@@ -105,28 +182,43 @@ def main() -> None:
             )
             return frame[window].reset_index(drop=True)
 
-        live = in_sample(stored_signals(work / "per_partition.db"))
-        ranged = in_sample(stored_signals(work / "range.db"))
+        live = in_sample(stored_signals("per_partition")) if sample else pd.DataFrame()
+        ranged = in_sample(stored_signals("range")) if sample else pd.DataFrame()
 
-    bars = sum(len(keys_of(s.date)) for s in sessions)
-    range_total = sum(per_session)
-    per_partition_total = statistics.mean(per_bar) * bars
-    print(
-        json.dumps(
-            {
-                "symbols": args.symbols,
-                "sessions": len(sessions),
-                "bars": bars,
-                "range_runs_total_s": round(range_total, 1),
-                "range_run_median_s": round(statistics.median(per_session), 3),
-                "per_partition_run_median_s": round(statistics.median(per_bar), 3),
-                "per_partition_total_s_extrapolated": round(per_partition_total, 1),
-                "speedup": round(per_partition_total / range_total, 1),
-                "sample_signals": len(live),
-                "sample_signals_identical": bool(len(live) == len(ranged) and live.equals(ranged)),
-            }
-        )
-    )
+    bars = len(keys_of(sessions[0].date, sessions[-1].date))
+    range_total = sum(per_run)
+    result: dict[str, object] = {
+        "symbols": args.symbols,
+        "sessions": len(sessions),
+        "bars": bars,
+        "storage": args.storage,
+        "sessions_per_run": step,
+        "planned_subset": args.planned_subset,
+        "range_runs": len(per_run),
+        "range_runs_total_s": round(range_total, 1),
+        "range_run_median_s": round(statistics.median(per_run), 3),
+        "range_s_per_bar": round(range_total / bars, 4),
+        "range_cpu_s_per_bar": round(cpu["range"] / bars, 4),
+    }
+    if per_bar:
+        per_partition_total = statistics.mean(per_bar) * bars
+        result |= {
+            "sample_sessions": len(sample),
+            "sample_bars": len(per_bar),
+            "per_partition_run_median_s": round(statistics.median(per_bar), 3),
+            "per_partition_run_mean_s": round(statistics.mean(per_bar), 3),
+            "per_partition_total_s_extrapolated": round(per_partition_total, 1),
+            "extrapolation": "per-partition total = mean s per bar run on the sample x bars",
+            "speedup": round(per_partition_total / range_total, 2),
+            "sample_speedup": round(sum(per_bar) / range_sample_s, 2),
+            # CPU seconds of this process: what the runs cost without the other processes'
+            # load (Dagster's SQLite writes and our work run in this process).
+            "per_partition_cpu_s_per_bar": round(cpu["per_partition"] / len(per_bar), 4),
+            "cpu_speedup": round(cpu["per_partition"] / len(per_bar) * bars / cpu["range"], 2),
+            "sample_signals": len(live),
+            "sample_signals_identical": bool(len(live) == len(ranged) and live.equals(ranged)),
+        }
+    return result
 
 
 if __name__ == "__main__":

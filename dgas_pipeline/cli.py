@@ -8,10 +8,12 @@ value, never a traceback: scripts parse our output, people read our errors.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -36,6 +38,19 @@ EXIT_RUN_FAILED = 1
 MAX_DELAY_MINUTES = 24 * 60
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples keep their lines; every command's description starts on its name's line.
+
+    argparse sizes the name column from the option strings only (`-h, --help`), so a
+    command name longer than those (`watchlist`) would push its description to a line of
+    its own; the column is made wide enough for every command name.
+    """
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=24)
+        self._action_max_length = max(self._action_max_length, 16)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,14 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = _Parser(
         prog="dgas",
-        description="Market-hours-aware Drummond Geometry prediction cycles on the exchange clock.",
-        epilog=(
-            "examples:\n"
-            "  dgas calendar 2026-11-27 --json\n"
-            "  dgas plan --start 2026-11-23 --end 2026-11-30 --data-delay 2 --json\n"
-            "  dgas config validate dgas.yaml"
+        description=(
+            "Market-hours-aware Drummond Geometry prediction cycles on the exchange clock.\n"
+            "Every command takes --json (one JSON document on stdout) and --config F;\n"
+            "`dgas COMMAND --help` shows its options and examples."
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
@@ -114,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     once = commands.add_parser(
         "run-once",
         parents=[common],
-        help="run one prediction cycle now on the Dagster instance in $DAGSTER_HOME",
+        help="run one cycle now on the Dagster instance in $DAGSTER_HOME",
     )
     once.add_argument(
         "--at", metavar="ISO", help="run the bar last due by this instant (default now)"
@@ -136,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser(
         "backfill",
         parents=[common],
-        help="run every planned cycle and EOD in a date range that has no successful run",
+        help="run a date range's planned cycles and EODs not yet done",
     )
     backfill.add_argument("--start", metavar="D", required=True, help="first session date")
     backfill.add_argument("--end", metavar="D", required=True, help="last session date")
@@ -166,7 +179,109 @@ def build_parser() -> argparse.ArgumentParser:
     alert_commands.add_commands(commands, common, _Parser)
     # `db upgrade|downgrade|current`
     db_commands.add_commands(commands, common, _Parser)
+    add_examples(parser)
     return parser
+
+
+# The epilog of each command's --help ("" is `dgas --help`), by command path; a test parses
+# every one, so they stay valid as the commands change.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "": (
+        "dgas calendar 2026-11-27              # the early close after Thanksgiving",
+        "dgas plan --start 2026-11-23 --end 2026-11-30 --data-delay 2 --json",
+        "dgas run-once --symbols AAPL,MSFT     # one cycle now, no daemon needed",
+        "dgas backfill --start 2026-11-16 --end 2026-11-20 --wait",
+        "dgas status                           # state, next launch, last runs",
+        "dgas config validate dgas.yaml",
+    ),
+    "plan": (
+        "dgas plan                             # today and the next six days",
+        "dgas plan --start 2026-11-23 --end 2026-11-30 --data-delay 2 --json",
+        "dgas plan --start 2026-11-27 --end 2026-11-27 --interval 15min",
+        "dgas plan --start 2026-12-07 --end 2026-12-11 --overrides overrides.yaml",
+    ),
+    "calendar": (
+        "dgas calendar                         # today",
+        "dgas calendar 2026-11-26              # closed: Thanksgiving",
+        "dgas calendar 2026-11-27 --json       # early close at 13:00 ET",
+    ),
+    "run-once": (
+        "dgas run-once",
+        "dgas run-once --at 2026-11-20T15:05:00-05:00 --symbols AAPL,MSFT --json",
+    ),
+    "bars": (
+        "dgas bars AAPL --start 2026-11-20 --end 2026-11-20",
+        "dgas bars SPY --start 2026-11-16 --end 2026-11-20 --timeframe 1h --json",
+    ),
+    "backfill": (
+        "dgas backfill --start 2026-11-16 --end 2026-11-20       # the daemon runs it",
+        "dgas backfill --start 2026-11-20 --end 2026-11-20 --wait  # runs it here",
+    ),
+    "status": (
+        "dgas status",
+        "dgas status --json --config /etc/dgas/dgas.yaml",
+    ),
+    "config": ("dgas config validate",),
+    "config validate": (
+        "dgas config validate                  # ./dgas.yaml, else the defaults",
+        "dgas config validate dgas.example.yaml --json",
+    ),
+    "watchlist": (
+        "dgas watchlist add tech --symbols AAPL,MSFT,NVDA",
+        "dgas watchlist list",
+    ),
+    "watchlist add": (
+        "dgas watchlist add tech --symbols AAPL,MSFT,NVDA      # joins every cycle",
+        "dgas watchlist add open --symbols SPY,QQQ --schedule 09:45 --disabled",
+    ),
+    "watchlist list": ("dgas watchlist list", "dgas watchlist list --json"),
+    "watchlist show": ("dgas watchlist show tech --json",),
+    "watchlist update": (
+        "dgas watchlist update tech --symbols AAPL,MSFT",
+        "dgas watchlist update tech --schedule 15:30 --version 2",
+    ),
+    "watchlist start": ("dgas watchlist start tech",),
+    "watchlist stop": ("dgas watchlist stop tech",),
+    "watchlist remove": ("dgas watchlist remove tech", "dgas watchlist remove tech --version 3"),
+    "api": (
+        "dgas api                              # 127.0.0.1, no token needed",
+        "dgas api --host 0.0.0.0 --port 8080   # needs DGAS_API_TOKEN",
+    ),
+    "alerts": ("dgas alerts validate alerts.yaml",),
+    "alerts validate": (
+        "dgas alerts validate alerts.yaml",
+        "dgas alerts validate rules.json --json",
+    ),
+    "alerts schema": ("dgas alerts schema > alert-rules.schema.json",),
+    "alerts replay": (
+        "dgas alerts replay alerts.yaml --start 2026-11-16 --end 2026-11-20",
+        "dgas alerts replay alerts.yaml --start 2026-11-20 --end 2026-11-20 --json",
+    ),
+    "db": ("dgas db upgrade",),
+    "db upgrade": ("dgas db upgrade",),
+    "db downgrade": ("dgas db downgrade base",),
+    "db current": ("dgas db current --json",),
+}
+
+
+def add_examples(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
+    """Give `parser` and every command under it its examples and our help layout."""
+    parser.formatter_class = _HelpFormatter
+    examples = EXAMPLES.get(" ".join(path), ())
+    if examples:
+        parser.epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+    for name, sub in subcommands(parser).items():
+        add_examples(sub, (*path, name))
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parsers of `parser`'s commands, by name."""
+    return {
+        name: sub
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name, sub in action.choices.items()
+    }
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -230,7 +345,8 @@ def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
         symbols = list(validate_config({"symbols": args.symbols.split(",")}).symbols)
     from dgas_pipeline.defs.launch import run_once
 
-    return run_once(at, symbols)
+    with progress_note(f"run-once: running the cycle of the bar closed by {_local(iso(at))}"):
+        return run_once(at, symbols)
 
 
 def cmd_backfill(args: argparse.Namespace) -> dict[str, Any]:
@@ -242,12 +358,15 @@ def cmd_backfill(args: argparse.Namespace) -> dict[str, Any]:
         raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
     from dgas_pipeline.defs.operations import backfill
 
-    return backfill(start, end, args.wait)
+    # Loading the code location and planning take seconds; `--wait` then draws its own bar.
+    with progress_note(f"backfill: planning {start} .. {end}"):
+        return backfill(start, end, args.wait)
 
 
 def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
     use_config_file(args.config)
-    load_config(args.config)
+    market = market_for(load_config(args.config), None)
+    args.render = functools.partial(render_status, tz_name=market.tz.key)
     from dgas_pipeline.defs.operations import status
 
     return status()
@@ -384,6 +503,22 @@ def iso(at: datetime | None) -> str | None:
 # -- output ----------------------------------------------------------------------------------
 
 
+@contextmanager
+def progress_note(text: str) -> Iterator[None]:
+    """`text` on stderr while a long step runs, erased when it ends, on a terminal only:
+    in a pipe or a log, stderr carries errors and nothing else."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    sys.stderr.write(f"{text} ...")
+    sys.stderr.flush()
+    try:
+        yield
+    finally:
+        sys.stderr.write("\r\033[K")  # back to the line's start, erase it
+        sys.stderr.flush()
+
+
 def emit(result: dict[str, Any], *, as_json: bool, render: Callable[[dict[str, Any]], str]) -> None:
     if as_json:
         json.dump(result, sys.stdout, indent=2)
@@ -392,14 +527,14 @@ def emit(result: dict[str, Any], *, as_json: bool, render: Callable[[dict[str, A
         sys.stdout.write(render(result) + "\n")
 
 
-def _local(text: str | None, tz_name: str = "America/New_York") -> str:
+def _local(
+    text: str | None, tz_name: str = "America/New_York", fmt: str = "%a %Y-%m-%d %H:%M %Z"
+) -> str:
     if text is None:
         return "-"
     from zoneinfo import ZoneInfo
 
-    return (
-        datetime.fromisoformat(text).astimezone(ZoneInfo(tz_name)).strftime("%a %Y-%m-%d %H:%M %Z")
-    )
+    return datetime.fromisoformat(text).astimezone(ZoneInfo(tz_name)).strftime(fmt)
 
 
 def render_plan(result: dict[str, Any]) -> str:
@@ -456,21 +591,62 @@ def render_backfill(result: dict[str, Any]) -> str:
     return line
 
 
-def render_status(result: dict[str, Any]) -> str:
+def render_status(result: dict[str, Any], tz_name: str = "America/New_York") -> str:
+    """A few labelled lines and a table of the last runs, in the exchange's local time."""
     state = result["scheduler_state"]
     nxt = result["next_launch"]
-    upcoming = f"{_local(nxt['due'])} {nxt['kind']} {nxt['partition_key']}" if nxt else "-"
-    lines = [
-        f"state: {state.get('status')}  last run: {_local(state.get('last_run_timestamp'))}",
-        f"next launch: {upcoming}",
-        f"{'partition':<18} {'kind':<6} {'status':<8} {'by':<9} {'signals':>7} {'ms':>7}",
+    upcoming = (
+        f"{_local(nxt['due'], tz_name)}  {nxt['kind']} {nxt['partition_key']}"
+        if nxt
+        else "- (none planned in the calendar's range)"
+    )
+    since = f" since {_local(state['updated_at'], tz_name)}" if state.get("updated_at") else ""
+    lines = [f"{'scheduler':<12}{state.get('status')}{since}"]
+    if state.get("error_message"):
+        lines.append(f"{'error':<12}{state['error_message']}")
+    lines += [
+        f"{'last run':<12}{_local(state.get('last_run_timestamp'), tz_name)}",
+        f"{'next launch':<12}{upcoming}",
     ]
-    for run in result["recent_runs"]:
+    if result.get("reconciled"):
+        lines.append(f"{'reconciled':<12}{result['reconciled']} finished run(s) mirrored just now")
+    runs = result["recent_runs"]
+    if not runs:
+        return "\n".join([*lines, "", "no runs yet"])
+    lines += [
+        "",
+        f"last {len(runs)} run{'s' if len(runs) != 1 else ''} (times {_zone_label(tz_name)}):",
+        f"{'launched':<16} {'partition':<17} {'kind':<5} {'status':<8} {'by':<9} "
+        f"{'duration':>8} {'signals':>7}",
+    ]
+    for run in runs:
         lines.append(
-            f"{run['partition_key']:<18} {run['kind']:<6} {run['status']:<8} "
-            f"{run['launched_by']:<9} {run['signals_generated']:>7} {run['execution_time_ms']:>7}"
+            f"{_local(run.get('run_timestamp'), tz_name, '%a %m-%d %H:%M'):<16} "
+            f"{run['partition_key']:<17} {run['kind']:<5} {run['status']:<8} "
+            f"{run['launched_by']:<9} {duration(run.get('execution_time_ms')):>8} "
+            f"{run.get('signals_generated', 0):>7}"
         )
     return "\n".join(lines)
+
+
+def _zone_label(tz_name: str) -> str:
+    return "ET" if tz_name == "America/New_York" else tz_name
+
+
+def duration(ms: int | None) -> str:
+    """`850ms`, `12.3s`, `2m05s`, `1h02m`: short enough for a table column."""
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{ms}ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 def render_config(result: dict[str, Any]) -> str:

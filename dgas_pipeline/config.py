@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dgas_pipeline.data.settings import ProviderSettings
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
+from dgas_pipeline.executor_settings import ExecutorSettings
+from dgas_pipeline.log_settings import LogSettings
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.planner import PlanSettings
 from dgas_pipeline.notify.settings import NotificationSettings
@@ -85,8 +87,10 @@ class SchedulerConfig(_Strict):
     calendar: CalendarSettings = CalendarSettings()
     provider: ProviderSettings = ProviderSettings()
     notifications: NotificationSettings = NotificationSettings()
+    logging: LogSettings = LogSettings()
     alerts_file: Path | None = None
     database_url: str | None = None
+    executor: ExecutorSettings = ExecutorSettings()
 
     @field_validator("interval")
     @classmethod

@@ -6,8 +6,11 @@ in an empty working directory so no developer's ./dgas.yaml leaks in.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from collections import Counter
@@ -16,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli import build_parser, main, subcommands
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "dgas.example.yaml"
@@ -46,9 +49,11 @@ def dgas(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def dgas_process(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def dgas_process(
+    cwd: Path, *argv: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `dgas` script: what a user's shell or script sees."""
-    env = {k: v for k, v in os.environ.items() if k != "DGAS_CONFIG"}
+    env = {k: v for k, v in os.environ.items() if k != "DGAS_CONFIG"} | (env or {})
     command = [str(DGAS)] if DGAS.exists() else [sys.executable, "-m", "dgas_pipeline.cli"]
     return subprocess.run(
         [*command, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
@@ -495,3 +500,61 @@ def test_bad_input_through_the_installed_script_prints_no_traceback(
     assert "hunter2" not in done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert done.stderr.startswith(f"dgas: {field}")
+
+
+# -- help: every command listed, each with examples that parse -----------------------------------
+
+
+def all_parsers() -> dict[tuple[str, ...], argparse.ArgumentParser]:
+    """Every parser of the command tree by its path: () is `dgas` itself."""
+    found: dict[tuple[str, ...], argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        found[path] = parser
+        for name, sub in subcommands(parser).items():
+            walk(sub, (*path, name))
+
+    walk(build_parser(), ())
+    return found
+
+
+def examples_of(parser: argparse.ArgumentParser) -> list[str]:
+    head, _, body = (parser.epilog or "").partition("\n")
+    assert head == "examples:", parser.prog
+    return [line.strip() for line in body.splitlines()]
+
+
+def test_top_level_help_lists_every_command_on_one_line(tmp_path: Path) -> None:
+    done = dgas_process(tmp_path, "--help", env={"COLUMNS": "80"})
+    assert (done.returncode, done.stderr) == (0, "")
+    section = done.stdout.split("\ncommands:\n")[1].split("\n\n")[0].splitlines()[1:]
+    names = [line.split()[0] for line in section]
+    assert names == list(subcommands(build_parser())), "a line that is not a command's own"
+    for line in section:
+        assert re.fullmatch(r"    [a-z-]+ {2,}\S.*", line), f"description not on the line: {line!r}"
+    assert max(len(line) for line in done.stdout.splitlines()) <= 78
+    assert "examples:\n  dgas " in done.stdout
+
+
+@pytest.mark.parametrize("path", list(all_parsers()), ids=lambda p: " ".join(p) or "dgas")
+def test_every_command_has_examples_that_parse(path: tuple[str, ...]) -> None:
+    examples = examples_of(all_parsers()[path])
+    assert examples
+    for example in examples:
+        assert len(example) + 2 <= 78, f"wider than a terminal: {example}"
+        command = shlex.split(re.split(r"\s(?:#|>|\|)\s", example)[0])
+        assert command[0] == "dgas"
+        if path:  # a command's examples are of that command
+            assert tuple(command[1 : 1 + len(path)]) == path, example
+        try:
+            args = build_parser().parse_args(command[1:])
+        except SystemExit:
+            pytest.fail(f"example does not parse: {example}")
+        assert getattr(args, "handler", None), f"example runs no command: {example}"
+
+
+def test_a_command_help_shows_its_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = dgas(capsys, "status", "--help")
+    assert code == 0
+    assert out.rstrip().endswith("examples:\n  dgas status\n  dgas status --json --config "
+                                 "/etc/dgas/dgas.yaml")  # fmt: skip

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
-from typing import Annotated, Any, Final, Literal, Union
+from typing import Annotated, Any, ClassVar, Final, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -165,14 +165,18 @@ PATTERN_OUTPUTS: Final = {column: column for column in PATTERN_COLUMNS.values()}
 
 
 class _Indicator(_Strict):
+    """One indicator of `analysis/`: its `type`, `params` and which `output` to read.
+
+    Each subclass names its outputs in `outputs` (output -> `compute_indicators` column);
+    a ClassVar, so it stays out of the model's fields and its JSON Schema.
+    """
+
+    outputs: ClassVar[dict[str, str]]
+
     @property
     def column(self) -> str:
         """The `compute_indicators` column this output is read from."""
-        return self._outputs()[self.output]  # type: ignore[attr-defined]
-
-    @classmethod
-    def _outputs(cls) -> dict[str, str]:
-        raise NotImplementedError
+        return self.outputs[self.output]  # type: ignore[attr-defined]
 
     def drummond(self) -> DrummondParameters:
         return self.params.drummond()  # type: ignore[attr-defined]
@@ -181,61 +185,46 @@ class _Indicator(_Strict):
 class PldotIndicator(_Indicator):
     """PLdot (3-bar mean of typical prices), its slope, trend (+1/0/-1) or the close's side."""
 
+    outputs: ClassVar[dict[str, str]] = PLDOT_OUTPUTS
     type: Literal["pldot"]
     params: PldotParams = PldotParams()
     output: Literal[tuple(PLDOT_OUTPUTS)] = "value"  # type: ignore[valid-type]
-
-    @classmethod
-    def _outputs(cls) -> dict[str, str]:
-        return PLDOT_OUTPUTS
 
 
 class EnvelopeIndicator(_Indicator):
     """Envelope bands around the PLdot; `position` is where the close sits, 0 to 1."""
 
+    outputs: ClassVar[dict[str, str]] = ENVELOPE_OUTPUTS
     type: Literal["envelope"]
     params: EnvelopeParams = EnvelopeParams()
     output: Literal[tuple(ENVELOPE_OUTPUTS)]  # type: ignore[valid-type]
-
-    @classmethod
-    def _outputs(cls) -> dict[str, str]:
-        return ENVELOPE_OUTPUTS
 
 
 class LinesIndicator(_Indicator):
     """Drummond lines: the two-bar support / resistance projections for the next bar."""
 
+    outputs: ClassVar[dict[str, str]] = LINES_OUTPUTS
     type: Literal["lines"]
     params: LinesParams = LinesParams()
     output: Literal[tuple(LINES_OUTPUTS)]  # type: ignore[valid-type]
-
-    @classmethod
-    def _outputs(cls) -> dict[str, str]:
-        return LINES_OUTPUTS
 
 
 class StateIndicator(_Indicator):
     """Market state numbers: direction (+1/0/-1), bars in state, confidence, trend strength."""
 
+    outputs: ClassVar[dict[str, str]] = STATE_OUTPUTS
     type: Literal["state"]
     params: StateParams = StateParams()
     output: Literal[tuple(STATE_OUTPUTS)]  # type: ignore[valid-type]
-
-    @classmethod
-    def _outputs(cls) -> dict[str, str]:
-        return STATE_OUTPUTS
 
 
 class PatternIndicator(_Indicator):
     """A Drummond pattern seen on the bar: +1 (up), -1 (down) or 0."""
 
+    outputs: ClassVar[dict[str, str]] = PATTERN_OUTPUTS
     type: Literal["pattern"]
     params: PatternParams = PatternParams()
     output: Literal[tuple(PATTERN_OUTPUTS)]  # type: ignore[valid-type]
-
-    @classmethod
-    def _outputs(cls) -> dict[str, str]:
-        return PATTERN_OUTPUTS
 
 
 Indicator = Annotated[
@@ -285,10 +274,18 @@ class Operand(_Strict):
 
 
 class _Comparison(_Strict):
+    """The left side both comparison shapes share: exactly one of `field` and `indicator`."""
+
     field: FieldName | SkipJsonSchema[None] = Field(None, description="left side: a bar field")
     indicator: Indicator | SkipJsonSchema[None] = Field(
         None, description="left side: an indicator output from analysis/"
     )
+
+    # Runs before a subclass's own after-validators, so the left side is reported first.
+    @model_validator(mode="after")
+    def _left_side(self) -> _Comparison:
+        _exactly_one(self, "field", "indicator")
+        return self
 
     @property
     def left(self) -> Operand:
@@ -307,8 +304,7 @@ class Comparison(_Comparison):
     )
 
     @model_validator(mode="after")
-    def _sides(self) -> Comparison:
-        _exactly_one(self, "field", "indicator")
+    def _right_side(self) -> Comparison:
         _exactly_one(self, "value", "ref")
         return self
 
@@ -327,11 +323,6 @@ class RangeComparison(_Comparison):
         if values[0] > values[1]:
             raise ValueError("has lo above hi (expected [lo, hi] with lo <= hi)")
         return values
-
-    @model_validator(mode="after")
-    def _sides(self) -> RangeComparison:
-        _exactly_one(self, "field", "indicator")
-        return self
 
 
 AnyComparison = Annotated[Comparison | RangeComparison, Field(discriminator="op")]

@@ -10,6 +10,7 @@ import base64
 from dataclasses import replace
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from dgas_pipeline import analysis
@@ -119,9 +120,7 @@ def indicators(
                     analysis.resample_bars(history, timeframe), group[-1].end
                 )
                 computed = analysis.compute_indicators(closed)
-                for bar in group:
-                    latest = computed[computed["end"] <= bar.end].groupby("symbol").tail(1)
-                    parts.append(latest.assign(timeframe=timeframe, **{PARTITION: bar.key}))
+                parts.append(latest_per_bar(computed.assign(timeframe=timeframe), group))
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     mirror.update(
         pipeline.engine(), run_identity(context, pipeline, cycle_bars), indicator_calc_ms=elapsed()
@@ -219,6 +218,40 @@ def cycle_symbols(pipeline: PipelineResource) -> list[str]:
         extra = every_bar_symbols(watchlist_store.list_watchlists(conn, enabled_only=True))
     merged = dict.fromkeys([*settings.symbols, *extra])
     return list(merged)[: settings.max_symbols_per_cycle]
+
+
+def latest_per_bar(computed: pd.DataFrame, group: list[Bar]) -> pd.DataFrame:
+    """Each symbol's newest row ending by each bar's end, tagged with the bar's partition.
+
+    The rows a live cycle of each bar keeps (`groupby("symbol").tail(1)` of what had ended),
+    bar after bar in `computed`'s order, found by one as-of join instead of a pass per bar.
+    """
+    if computed.empty:
+        return computed.assign(**{PARTITION: pd.Series(dtype=object)})
+    codes, symbols = pd.factorize(computed["symbol"])  # plain or categorical symbols alike
+    rows = pd.DataFrame({"end": computed["end"].array, "symbol": codes})
+    rows["row"] = np.arange(len(rows))
+    asks = pd.DataFrame(
+        [(i, bar.end, code) for i, bar in enumerate(group) for code in range(len(symbols))],
+        columns=["bar", "as_of", "symbol"],
+    )
+    ends = rows["end"].dt
+    asks["as_of"] = (
+        pd.to_datetime(asks["as_of"], utc=True).dt.tz_convert(ends.tz).dt.as_unit(ends.unit)
+    )
+    found = pd.merge_asof(
+        asks.sort_values("as_of", kind="stable"),
+        rows.sort_values("end", kind="stable"),
+        left_on="as_of",
+        right_on="end",
+        by="symbol",
+        direction="backward",
+        allow_exact_matches=True,
+    ).dropna(subset=["row"])
+    found = found.sort_values(["bar", "row"], kind="stable")
+    picked = computed.iloc[found["row"].astype(np.int64).to_numpy()].reset_index(drop=True)
+    keys = np.array([bar.key for bar in group], dtype=object)[found["bar"].to_numpy()]
+    return picked.assign(**{PARTITION: keys})
 
 
 def run_bars(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> list[Bar]:

@@ -1,9 +1,11 @@
 """Backfills of planned launches that never succeeded, from `dgas backfill` or the UI.
 
 What to run comes from the planner; what is done comes from Dagster's own materialisation
-records (the last asset of a cycle, the EOD asset), so a second identical backfill launches
-nothing. Cycles run as one range run per stretch of missing bars of a session (the assets'
-single-run backfill policy); their notifications are stale, so nothing is sent late.
+records (every sink asset of the job: `notifications` and `alerts` for a cycle, the EOD
+asset), so a second identical backfill launches nothing and a bar with a failed sink runs
+again. Cycles run as one range run per stretch of missing bars (up to SESSIONS_PER_RUN
+sessions; the assets' single-run backfill policy); their notifications are stale, so nothing
+is sent late.
 """
 
 import time
@@ -11,7 +13,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import groupby
 
 import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
@@ -20,18 +21,31 @@ from dagster._core.execution.backfill import PartitionBackfill
 
 from dgas_pipeline.defs.clock import clock_now
 from dgas_pipeline.defs.location import current_location
+from dgas_pipeline.defs.logs import LOG_RUN_CONFIG
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
 from dgas_pipeline.defs.operations import QUIET
 from dgas_pipeline.defs.reconcile import CYCLE_JOB, EOD_JOB
-from dgas_pipeline.defs.sensors import DONE_ASSET, RANGE_END_TAG, RANGE_START_TAG
+from dgas_pipeline.defs.sensors import (
+    JOB_OF_KIND,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    done_assets,
+    done_partitions,
+)
 from dgas_pipeline.market import plan_launches
 
 BACKFILL_TAG = "dgas/backfill"
+# Sessions of missing bars one run of `dgas backfill --wait` covers. A run has fixed costs
+# (its creation, resources, step events, a chart) that more sessions share; each session's
+# history is still computed on its own, and the run's frames hold every session's bars, so
+# memory grows with it. Measured by bench/backfill.py --sessions-per-run.
+SESSIONS_PER_RUN = 5
 
 
 @dataclass
 class BackfillPlan:
-    """Missing cycles as contiguous stretches per session, missing EODs, and what was done."""
+    """Missing cycles as contiguous stretches (of up to SESSIONS_PER_RUN sessions), missing
+    EODs, and what was done."""
 
     cycle_stretches: list[list[str]] = field(default_factory=list)
     eods: list[str] = field(default_factory=list)
@@ -42,7 +56,9 @@ class BackfillPlan:
         return sum(len(s) for s in self.cycle_stretches) + len(self.eods)
 
 
-def plan_backfill(instance: dg.DagsterInstance, start: date, end: date) -> BackfillPlan:
+def plan_backfill(
+    instance: dg.DagsterInstance, defs: dg.Definitions, start: date, end: date
+) -> BackfillPlan:
     location = current_location()
     now = clock_now()  # a bar that has not closed yet is not missing, it is in the future
     planned = [
@@ -50,21 +66,27 @@ def plan_backfill(instance: dg.DagsterInstance, start: date, end: date) -> Backf
         for x in plan_launches(location.market, start, end, location.config.plan_settings)
         if x.due <= now
     ]
-    done = {kind: instance.get_materialized_partitions(key) for kind, key in DONE_ASSET.items()}
+    done = {
+        kind: done_partitions(instance, defs.resolve_job_def(job))
+        for kind, job in JOB_OF_KIND.items()
+    }
     result = BackfillPlan()
-    cycles = [x for x in planned if x.kind == "cycle"]
-    for _, group in groupby(cycles, key=lambda x: x.session):
-        stretch: list[str] = []
-        for launch in group:
-            if launch.partition_key in done["cycle"]:
-                result.skipped_done += 1
-                if stretch:
-                    result.cycle_stretches.append(stretch)
-                stretch = []
-            else:
-                stretch.append(launch.partition_key)
-        if stretch:
+    # Consecutive planned bars are adjacent partitions, so a stretch may cross sessions: a
+    # done bar ends it, and so does reaching SESSIONS_PER_RUN sessions.
+    stretch: list[str] = []
+    sessions: set[date] = set()
+    for launch in (x for x in planned if x.kind == "cycle"):
+        full = launch.session not in sessions and len(sessions) == SESSIONS_PER_RUN
+        if stretch and (launch.partition_key in done["cycle"] or full):
             result.cycle_stretches.append(stretch)
+            stretch, sessions = [], set()
+        if launch.partition_key in done["cycle"]:
+            result.skipped_done += 1
+        else:
+            stretch.append(launch.partition_key)
+            sessions.add(launch.session)
+    if stretch:
+        result.cycle_stretches.append(stretch)
     for launch in planned:
         if launch.kind != "eod":
             continue
@@ -85,7 +107,11 @@ def submit_backfill(instance: dg.DagsterInstance, defs: dg.Definitions, plan: Ba
         for stretch in plan.cycle_stretches
         for key in stretch
         for asset in cycle_assets
-    } | {AssetKeyPartitionKey(DONE_ASSET["eod"], key) for key in plan.eods}
+    } | {
+        AssetKeyPartitionKey(asset, key)
+        for asset in done_assets(defs.resolve_job_def(EOD_JOB))
+        for key in plan.eods
+    }
     backfill_id = PartitionBackfill.from_asset_graph_subset(
         backfill_id=_new_id(),
         backfill_timestamp=time.time(),
@@ -94,7 +120,7 @@ def submit_backfill(instance: dg.DagsterInstance, defs: dg.Definitions, plan: Ba
         asset_graph_subset=AssetGraphSubset.from_asset_partition_set(wanted, graph),
         title="dgas backfill",
         description=f"{plan.launches} planned launches without a successful run",
-        run_config=None,
+        run_config=LOG_RUN_CONFIG,  # its runs are asset runs: no job default names our loggers
     )
     instance.add_backfill(backfill_id)
     return backfill_id.backfill_id
@@ -113,7 +139,7 @@ def run_backfill_here(
     runs: list[dict[str, object]] = []
     total, finished = plan.launches, 0
     progress(0, total)
-    # Session by session, cycles before the EOD that judges their signals.
+    # In session order: a session's cycles before the EOD that judges their signals.
     work = [(keys[0][:10], 0, "cycle", keys) for keys in plan.cycle_stretches]
     work += [(key, 1, "eod", [key]) for key in plan.eods]
     for _, _, kind, keys in sorted(work):

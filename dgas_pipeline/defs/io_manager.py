@@ -20,6 +20,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import PrivateAttr
 
 PARTITION_COLUMN = "partition_key"
 JSON_COLUMNS_KEY = b"dgas.json_columns"
@@ -29,6 +30,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores `pd.DataFrame` outputs under `base_dir/<asset>/<partition>.parquet`."""
 
     base_dir: str
+    _last_read: dict[dg.AssetKey, tuple[tuple[tuple[str, int, int, int], ...], pd.DataFrame]] = (
+        PrivateAttr(default_factory=dict)
+    )
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:
@@ -56,12 +60,21 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         asset_key = context.asset_key
         if not context.has_asset_partitions:
-            return _read(self._path(asset_key, None))
-        frames = [_read(self._path(asset_key, k)) for k in context.asset_partition_keys]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return _read(self._path(asset_key, context.asset_partition_keys[0]))
-        return pd.concat(frames, ignore_index=True)
+            paths = [self._path(asset_key, None)]
+        else:
+            paths = [self._path(asset_key, k) for k in context.asset_partition_keys]
+        # Several steps of a run read the same input (a cycle's bars feed four): read the
+        # files once while they stay as written. Frames are copy-on-write (pandas 3), so a
+        # step cannot change what the next one gets; one frame per asset bounds the memory.
+        stamp = tuple(_stamp(path) for path in paths)
+        cached = self._last_read.get(asset_key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1].copy(deep=False)
+        frames = [_read(path) for path in paths]
+        nonempty = [f for f in frames if len(f)]
+        frame = pd.concat(nonempty, ignore_index=True) if nonempty else frames[0]
+        self._last_read[asset_key] = (stamp, frame)
+        return frame.copy(deep=False)
 
     def _path(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path:
         name = (partition_key or "__all__").replace(":", "")
@@ -92,8 +105,20 @@ def _read(path: Path) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].map(_load_json) for c in nested})
 
 
+def _stamp(path: Path) -> tuple[str, int, int, int]:
+    """What changes when a file is replaced (each write is a new file renamed into place)."""
+    stat = path.stat()
+    return (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
 def _is_nested(column: pd.Series) -> bool:
-    return column.dtype == object and any(isinstance(v, dict | list) for v in column)
+    if column.dtype != object:
+        return False
+    # Pandas' C type inference answers for columns of one scalar type (strings, dates)
+    # without a Python loop over every value; dicts and lists only ever infer as "mixed".
+    if not pd.api.types.infer_dtype(column, skipna=True).startswith("mixed"):
+        return False
+    return any(isinstance(v, dict | list) for v in column)
 
 
 def _dump_json(value: Any) -> str | None:

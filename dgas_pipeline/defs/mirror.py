@@ -117,7 +117,7 @@ def update(engine: Engine, run: RunIdentity, errors: Sequence[str] = (), **field
         for part in run.partitions:
             existing = repo.get_run(conn, run.dagster_run_id, part.key)
             status = existing["status"] if existing else "RUNNING"
-            merged = [*(existing["errors"] if existing else []), *errors]
+            merged = with_new_errors(existing, errors)
             repo.record_run(
                 conn, {**run.base_row(part), "status": status, "errors": merged, **fields}
             )
@@ -141,9 +141,7 @@ def finish(
         failed_before = False
         for part in run.partitions:
             existing = repo.get_run(conn, run.dagster_run_id, part.key)
-            merged = [*(existing["errors"] if existing else []), *errors]
-            if failed:
-                merged.append(failed)
+            merged = with_new_errors(existing, [*errors, *([failed] if failed else [])])
             # A step of this run that failed earlier (its hook wrote FAILED) keeps the run
             # FAILED when a sibling step finishes after it: Dagster reports the run failed.
             failed_before = failed_before or bool(existing and existing["status"] == "FAILED")
@@ -168,6 +166,16 @@ def finish(
             error_message=failed if failed or not failed_before else repo.KEEP,
         )
     return final
+
+
+def with_new_errors(existing: Mapping[str, Any] | None, errors: Sequence[str]) -> list[str]:
+    """The row's errors plus those of `errors` it does not hold yet, in order.
+
+    A step retried by its RetryPolicy runs its body again in the same run, so it reports the
+    same lines for the same row a second time; one copy is all the row should show.
+    """
+    recorded = list(existing["errors"]) if existing else []
+    return recorded + [line for line in dict.fromkeys(errors) if line not in recorded]
 
 
 def _now() -> datetime:

@@ -12,13 +12,14 @@ from typing import Any
 import dagster as dg
 
 from dgas_pipeline.defs.clock import clock_now
+from dgas_pipeline.defs.logs import with_logs
 from dgas_pipeline.instance import ensure_dagster_home
 from dgas_pipeline.market import next_launch
 from dgas_pipeline.store import repositories as repo
 
 # Runs started here keep their full event log on the instance (and in the UI); the terminal
 # only gets warnings and the command's summary.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = with_logs({"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
 
 # Our own use of beta/preview APIs is deliberate; operators should not see the notices.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -37,7 +38,7 @@ def backfill(start: date, end: date, wait: bool) -> dict[str, Any]:
 
     defs, instance = load_code_location()
     with instance:
-        plan = plan_backfill(instance, start, end)
+        plan = plan_backfill(instance, defs, start, end)
         result: dict[str, Any] = {
             "launched": plan.launches,
             "skipped_done": plan.skipped_done,
@@ -57,12 +58,15 @@ def backfill(start: date, end: date, wait: bool) -> dict[str, Any]:
 
 def status() -> dict[str, Any]:
     from dgas_pipeline.defs.location import current_location
-    from dgas_pipeline.defs.reconcile import reconcile_finished_runs
+    from dgas_pipeline.defs.reconcile import reconcile_dead_workers, reconcile_finished_runs
 
     defs, instance = load_code_location()
     pipeline = defs.resources["pipeline"]
     with instance:
-        reconciled = reconcile_finished_runs(pipeline, instance)
+        # Without a daemon nobody else notices a run whose worker was killed: fail it first,
+        # then mirror it with every other failed run.
+        dead = reconcile_dead_workers(pipeline, instance)
+        reconciled = dead + reconcile_finished_runs(pipeline, instance)
     location = current_location()
     upcoming = next_launch(location.market, clock_now(), location.config.plan_settings)
     with pipeline.engine().connect() as conn:
@@ -73,6 +77,7 @@ def status() -> dict[str, Any]:
         "next_launch": upcoming.to_json() if upcoming else None,
         "recent_runs": [_plain(r) for r in runs],
         "reconciled": reconciled,
+        "dead_workers": dead,
     }
 
 

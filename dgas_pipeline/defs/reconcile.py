@@ -2,12 +2,20 @@
 
 The failure hook covers a step that raised; a run killed with SIGKILL or cancelled from the
 UI never reaches its hook, so a run-status sensor (with the daemon) and `dgas status`
-(without one) reconcile from Dagster's run records. All three write through `fail_run`.
+(without one) reconcile from Dagster's run records. All of them write through `fail_run`.
+
+A killed worker leaves its run STARTED in Dagster (the default run launcher cannot check a
+worker's health, and a `dgas run-once` run has no launcher), so `run_worker_watch` (with the
+daemon) and `dgas status` first report failed the runs whose worker died
+(`workers.find_dead_workers`), then mirror them like any failed run.
 """
+
+import json
+from collections.abc import Iterable
 
 import dagster as dg
 
-from dgas_pipeline.defs import mirror
+from dgas_pipeline.defs import mirror, workers
 from dgas_pipeline.defs.assets import CYCLE_PARTITIONS
 from dgas_pipeline.defs.eod import SESSION_PARTITIONS
 from dgas_pipeline.defs.resources import PipelineResource
@@ -20,6 +28,8 @@ WATCHLIST_JOB = "watchlist_job"
 KIND_TAG = "dgas/kind"
 WATCHLIST_KEY_TAG = "dgas/watchlist_key"
 MIRRORED_JOBS = (CYCLE_JOB, EOD_JOB, WATCHLIST_JOB)
+# How often the daemon looks for dead workers: a few /proc reads per running run, cheap.
+WORKER_WATCH_INTERVAL_SECONDS = 5
 
 
 def fail_run(
@@ -55,6 +65,21 @@ def run_partition_keys(tags: dict[str, str], kind: str) -> list[str]:
     return []
 
 
+def reconcile_dead_workers(
+    pipeline: PipelineResource,
+    instance: dg.DagsterInstance,
+    dead: Iterable[workers.DeadWorker] | None = None,
+) -> int:
+    """Fail in Dagster, and mirror FAILED, the runs of ours whose worker on this host died
+    (`dead`, or all found now); how many."""
+    failed = 0
+    for run in workers.find_dead_workers(instance, MIRRORED_JOBS) if dead is None else dead:
+        if workers.report_failed(instance, run):
+            fail_run(pipeline, instance, run.run_id, run.message)
+            failed += 1
+    return failed
+
+
 def reconcile_finished_runs(
     pipeline: PipelineResource, instance: dg.DagsterInstance, limit: int = 200
 ) -> int:
@@ -66,21 +91,47 @@ def reconcile_finished_runs(
         ),
         limit=limit,
     )
-    fixed = 0
-    with pipeline.engine().connect() as conn:
-        stale = []
-        for record in records:
-            run = record.dagster_run
-            if run.job_name not in MIRRORED_JOBS:
-                continue
-            keys = run_partition_keys(dict(run.tags), run.tags.get(KIND_TAG, "cycle"))
-            rows = [repo.get_run(conn, run.run_id, key) for key in keys]
-            if any(row is None or row["status"] != "FAILED" for row in rows):
-                stale.append(run)
+    stale = [
+        record.dagster_run
+        for record in records
+        if record.dagster_run.job_name in MIRRORED_JOBS
+        and not mirrored_failed(pipeline, record.dagster_run)
+    ]
     for run in stale:
         fail_run(pipeline, instance, run.run_id, f"run {run.status.value.lower()} (reconciled)")
-        fixed += 1
-    return fixed
+    return len(stale)
+
+
+def mirrored_failed(pipeline: PipelineResource, run: dg.DagsterRun) -> bool:
+    """Do all of the run's rows say FAILED already (nothing left to reconcile)?"""
+    keys = run_partition_keys(dict(run.tags), run.tags.get(KIND_TAG, "cycle"))
+    with pipeline.engine().connect() as conn:
+        rows = [repo.get_run(conn, run.run_id, key) for key in keys]
+    return all(row is not None and row["status"] == "FAILED" for row in rows)
+
+
+@dg.sensor(
+    name="run_worker_watch",
+    minimum_interval_seconds=WORKER_WATCH_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Fails and mirrors FAILED the runs whose worker process died on this host.",
+)
+def run_worker_watch(context: dg.SensorEvaluationContext, pipeline: PipelineResource) -> None:
+    """Without it a SIGKILLed run stays STARTED until `dagster/max_runtime`; once failed,
+    run retries (dagster.yaml `run_retries`) rerun it like any failed run.
+
+    A run is failed when its worker was found dead on two ticks in a row (the cursor holds
+    the runs found on the last one). A code server that launched the run and still lives
+    fails it itself within a second of its worker's death; reporting at first sight would
+    race it and give the run two failure events.
+    """
+    found = workers.find_dead_workers(context.instance, MIRRORED_JOBS)
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    confirmed = [run for run in found if run.run_id in seen]
+    failed = reconcile_dead_workers(pipeline, context.instance, confirmed)
+    context.update_cursor(json.dumps(sorted(r.run_id for r in found if r.run_id not in seen)))
+    if failed:
+        context.log.warning(f"{failed} run(s) with a dead worker failed and mirrored FAILED")
 
 
 @dg.run_status_sensor(
@@ -109,7 +160,9 @@ def run_mirror_cancellations(
 
 def _reconcile_one(context: dg.RunStatusSensorContext, pipeline: PipelineResource) -> None:
     run = context.dagster_run
-    if run.job_name not in MIRRORED_JOBS:
+    # Already FAILED (its hook, `run_worker_watch` or `dgas status` wrote it): writing again
+    # would repeat the error and could put a retry's RUNNING scheduler_state back to ERROR.
+    if run.job_name not in MIRRORED_JOBS or mirrored_failed(pipeline, run):
         return
     message = context.dagster_event.message or f"run {run.status.value.lower()}"
     fail_run(pipeline, context.instance, run.run_id, message.splitlines()[0])

@@ -15,6 +15,7 @@ from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.data.fetch import build_providers
 from dgas_pipeline.defs.io_manager import ParquetIOManager
 from dgas_pipeline.defs.location import load_location
+from dgas_pipeline.defs.workers import record_worker
 from dgas_pipeline.market import MarketHoursManager
 from dgas_pipeline.store.engine import (
     DATABASE_URL_ENV,
@@ -45,6 +46,15 @@ class PipelineResource(dg.ConfigurableResource):
     def providers(self) -> list:
         api_key = _value(self.polygon_api_key)
         return build_providers(self.settings().provider, api_key, self.market())
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run of our jobs records its worker process as it starts, so a worker killed
+        mid-run is found dead instead of leaving the run STARTED (defs/workers.py)."""
+        from dgas_pipeline.defs.reconcile import MIRRORED_JOBS  # it imports this module
+
+        run = context.dagster_run
+        if run is not None and context.instance is not None and run.job_name in MIRRORED_JOBS:
+            record_worker(context.instance, run)
 
 
 def _value(field: str | None) -> str | None:

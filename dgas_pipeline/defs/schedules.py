@@ -2,19 +2,27 @@
 
 Cron strings fire on the exchange's wall clock; each execution asks the calendar whether the
 period held a session and skips with the reason when it did not (a holiday hour has nothing
-to roll up, and saying so beats a silent empty row).
+to roll up, and saying so beats a silent empty row). Daily metrics are not here: the EOD run
+of each session writes them (see defs/eod.py). Friday evening has two schedules because a
+Dagster schedule launches one job: the weekly roll-up (an op job) and the week's
+`calibration_report` partition (an asset job); both cover the same sessions.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
 
+from dgas_pipeline.analysis.calibration_report import calibration_markdown
 from dgas_pipeline.analysis.metrics import period_metrics
+from dgas_pipeline.defs.eod import metric_rows
 from dgas_pipeline.defs.location import current_location
+from dgas_pipeline.defs.reports import calibration_report_job, week_sessions
 from dgas_pipeline.defs.resources import PipelineResource
+from dgas_pipeline.market import TradingSession
 from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store.engine import write_transaction
+from dgas_pipeline.store.period_signals import signals_issued_in
 
 TZ = str(current_location().market.tz)
 
@@ -33,48 +41,20 @@ def roll_up_metrics(
     start, end = datetime.fromisoformat(config.start), datetime.fromisoformat(config.end)
     engine = pipeline.engine()
     with write_transaction(engine) as conn:
+        # Cycles by bar start in [start, end), their signals stamped at bar ends in (start, end].
         runs = repo.runs_between(conn, start, end)
-        signals = pd.DataFrame(repo.signals_since(conn, start))
-        if len(signals):
-            signals = signals[signals["signal_timestamp"] < end]
+        signals = pd.DataFrame(signals_issued_in(conn, start, end))
         rows = period_metrics(runs, signals)
-        repo.upsert_metrics(
-            conn,
-            [
-                {
-                    "metric_type": name,
-                    "metric_value": value,
-                    "aggregation_period": config.period,
-                    "period_start": start,
-                    "metadata": meta,
-                }
-                for name, value, meta in rows
-            ],
-        )
+        repo.upsert_metrics(conn, metric_rows(rows, config.period, start))
     calibration = next(
         (meta.get("calibration") for name, _, meta in rows if name == "win_rate"), None
     )
     metadata: dict[str, object] = {"metrics": len(rows), "runs": len(runs), "signals": len(signals)}
     if calibration:
-        metadata["calibration"] = dg.MetadataValue.md(calibration_table(calibration))
+        table = calibration_markdown(pd.DataFrame(calibration))
+        metadata["calibration"] = dg.MetadataValue.md(table)
     context.log.info(f"{config.period} roll-up {config.start}..{config.end}: {len(rows)} metrics")
     context.log_event(dg.AssetObservation(asset_key="prediction_metrics", metadata=metadata))
-
-
-def calibration_table(rows: list[dict[str, object]]) -> str:
-    """Predicted confidence against realised win rate, as a Markdown table people can read."""
-    lines = [
-        "| confidence | signals | wins | win rate | mean confidence |",
-        "|---|---|---|---|---|",
-    ]
-    for row in rows:
-        rate = row.get("win_rate")
-        shown = f"{rate:.0%}" if isinstance(rate, float) and rate == rate else "-"
-        lines.append(
-            f"| {row['bucket']} | {row['signals']} | {row['wins']} | {shown} | "
-            f"{row.get('mean_confidence', float('nan')):.2f} |"
-        )
-    return "\n".join(lines)
 
 
 @dg.job(tags={"dgas/kind": "metrics"})
@@ -115,28 +95,44 @@ def hourly_metrics(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.
     return _request("hourly", start.astimezone(UTC), end.astimezone(UTC), f"{start:%Y-%m-%d-%H}")
 
 
-@dg.schedule(cron_schedule="0 18 * * 1-5", job=metrics_rollup_job, execution_timezone=TZ)
-def daily_metrics(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    """The session's metrics, after its EOD."""
-    market = current_location().market
-    session = market.session(_local_now(context).date())
-    if session.open is None or session.close is None:
-        return dg.SkipReason(f"market closed: {session.reason}")
-    return _request("daily", session.open, session.close, session.date.isoformat())
-
-
 @dg.schedule(cron_schedule="0 19 * * 5", job=metrics_rollup_job, execution_timezone=TZ)
-def weekly_metrics_and_calibration(
+def weekly_metrics(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """The week's metrics, from its first session's open to its last session's close."""
+    week = _week_of(context)
+    if isinstance(week, dg.SkipReason):
+        return week
+    monday, sessions = week
+    return _request("weekly", sessions[0].open, sessions[-1].close, monday.isoformat())
+
+
+@dg.schedule(cron_schedule="0 19 * * 5", job=calibration_report_job, execution_timezone=TZ)
+def weekly_calibration_report(
     context: dg.ScheduleEvaluationContext,
 ) -> dg.RunRequest | dg.SkipReason:
-    """The week's metrics and calibration report (does 0.8 confidence win 80 %?)."""
+    """The week's `calibration_report` partition (does 0.8 confidence win 80 %?), after its
+    last session's EOD (Friday's, or Thursday's when Friday is a holiday)."""
+    week = _week_of(context)
+    if isinstance(week, dg.SkipReason):
+        return week
+    monday, _ = week
+    return dg.RunRequest(
+        run_key=f"calibration:{monday.isoformat()}",
+        partition_key=monday.isoformat(),
+        tags={"dgas/launched_by": "schedule"},
+    )
+
+
+def _week_of(
+    context: dg.ScheduleEvaluationContext,
+) -> tuple[date, list[TradingSession]] | dg.SkipReason:
+    """The Monday and the sessions of the week the tick falls in, or why there is nothing."""
     market = current_location().market
-    friday = _local_now(context).date()
-    monday = friday - timedelta(days=4)
-    sessions = market.sessions_between(monday, friday)
+    today = _local_now(context).date()
+    monday = today - timedelta(days=today.weekday())
+    sessions = week_sessions(market, monday)
     if not sessions:
         return dg.SkipReason(f"no session in the week of {monday.isoformat()}")
-    return _request("weekly", sessions[0].open, sessions[-1].close, monday.isoformat())
+    return monday, sessions
 
 
 @dg.schedule(cron_schedule="0 6 1 * *", job=metrics_rollup_job, execution_timezone=TZ)
@@ -151,4 +147,4 @@ def monthly_metrics(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg
     return _request("monthly", sessions[0].open, sessions[-1].close, f"{previous_first:%Y-%m}")
 
 
-SCHEDULES = [hourly_metrics, daily_metrics, weekly_metrics_and_calibration, monthly_metrics]
+SCHEDULES = [hourly_metrics, weekly_metrics, weekly_calibration_report, monthly_metrics]

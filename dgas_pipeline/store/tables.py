@@ -90,7 +90,8 @@ prediction_runs = sa.Table(
     "prediction_runs",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(128), nullable=False),
+    # `<kind>:<partition_key>:<first 8 of the Dagster run id>` (widened in 0004).
+    sa.Column("run_id", sa.String(255), nullable=False),
     sa.Column("run_timestamp", UTCDateTime(), nullable=False),
     sa.Column("interval_type", sa.String(16), nullable=False),
     sa.Column("symbols_requested", sa.Integer, nullable=False, server_default="0"),
@@ -106,7 +107,9 @@ prediction_runs = sa.Table(
     # NOT NULL: PostgreSQL treats NULLs as distinct, so a nullable key would let a retry
     # duplicate its row. Unpartitioned runs use partition_key ''.
     sa.Column("dagster_run_id", sa.String(64), nullable=False),
-    sa.Column("partition_key", sa.String(64), nullable=False),
+    # A cycle's bar key, an EOD date, or a watchlist run's `<name>:<date>` (75 characters
+    # with a 64-character name): 128 since 0004.
+    sa.Column("partition_key", sa.String(128), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("launched_by", sa.String(16), nullable=False),
     sa.Column("bar_start", UTCDateTime(), nullable=True),

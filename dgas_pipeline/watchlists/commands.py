@@ -79,7 +79,7 @@ def add_commands(
     api = commands.add_parser(
         "api",
         parents=[common],
-        help="serve the watchlist REST API (bearer token from DGAS_API_TOKEN)",
+        help="serve the watchlist REST API (token: DGAS_API_TOKEN)",
     )
     api.add_argument("--host", default=DEFAULT_API_HOST, help="default 127.0.0.1 (loopback)")
     api.add_argument("--port", default=DEFAULT_API_PORT, type=_port_flag, help="default 8001")

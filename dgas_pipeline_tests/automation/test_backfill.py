@@ -6,11 +6,18 @@ bars (09:30..12:30) and its EOD are planned. On SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 import time_machine
+import yaml
 
 from dgas_pipeline import analysis
+from dgas_pipeline.defs import alerts as alerts_asset
+from dgas_pipeline.defs.backfill import SESSIONS_PER_RUN, plan_backfill
 from dgas_pipeline.defs.eod import OUTCOME_FIELDS
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.automation.conftest import Deployment, et
@@ -19,6 +26,17 @@ DAY = "2026-11-27"
 BARS = ("09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30")
 CYCLE_KEYS = [f"{DAY}-{bar}" for bar in BARS]
 SATURDAY_NOON = et("2026-11-28 12:00")
+ONE_RULE = {
+    "alerts": [
+        {
+            "name": "aapl-above-zero",
+            "symbols": ["AAPL"],
+            "timeframe": "30min",
+            "when": {"field": "close", "op": "gt", "value": 0},
+            "channels": ["console"],
+        }
+    ]
+}
 
 
 def backfill(env: Deployment, *flags: str) -> tuple[int, dict, str]:
@@ -152,3 +170,69 @@ def test_bad_arguments_exit_2_naming_the_flag(
     assert flag in err
     assert "Traceback" not in err
     assert deployment.runs() == []
+
+
+def test_a_bar_whose_alerts_failed_is_not_done_and_runs_again(
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(yaml.safe_dump(ONE_RULE), encoding="utf-8")
+    deployment.configure(alerts_file=str(rules))
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("alert engine exploded")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(alerts_asset, "evaluate_rules", boom)  # only the alerts asset fails
+        code, first, _ = backfill(deployment, "--wait")
+    assert (code, first["launched"], first["failed_runs"]) == (1, 8, 1)
+    # Every bar's notifications materialised: "done" by that asset alone would skip them all.
+    instance = deployment.instance
+    assert set(CYCLE_KEYS) <= instance.get_materialized_partitions(dg.AssetKey("notifications"))
+    assert not set(CYCLE_KEYS) & instance.get_materialized_partitions(dg.AssetKey("alerts"))
+
+    code, again, _ = backfill(deployment, "--wait")
+    assert (code, again["launched"], again["skipped_done"]) == (0, 7, 1)
+    assert [(r["partitions"], r["success"]) for r in again["runs"]] == [(CYCLE_KEYS, True)]
+    rows = deployment.runs(tables.prediction_runs.c.kind == "cycle")
+    assert {r["status"] for r in rows if r["dagster_run_id"] == again["runs"][0]["run_id"]} == {
+        "SUCCESS"
+    }
+
+    code, third, _ = backfill(deployment, "--wait")
+    assert (code, third["launched"], third["skipped_done"]) == (0, 0, 8)
+
+
+def test_consecutive_missing_sessions_share_a_run_and_each_eod_follows(
+    deployment: Deployment,
+) -> None:
+    # Wednesday, then Thanksgiving (no session), then the early-close Friday.
+    with time_machine.travel(SATURDAY_NOON, tick=True):
+        code, result, _ = deployment.dgas(
+            "backfill", "--start", "2026-11-25", "--end", DAY, "--wait", "--json"
+        )
+    wednesday = [f"2026-11-25-{h:02d}:{m:02d}" for h in range(9, 16) for m in (0, 30)][1:]
+    assert (code, result["launched"], result["failed_runs"]) == (0, 13 + 7 + 2, 0)
+    assert [(r["kind"], r["partitions"]) for r in result["runs"]] == [
+        ("cycle", wednesday + CYCLE_KEYS),
+        ("eod", ["2026-11-25"]),
+        ("eod", [DAY]),
+    ]
+    assert {(r["status"], r["launched_by"]) for r in deployment.runs()} == {("SUCCESS", "backfill")}
+    assert len(deployment.runs()) == 13 + 7 + 2
+
+
+def test_a_stretch_stops_at_sessions_per_run_sessions(deployment: Deployment) -> None:
+    with time_machine.travel(SATURDAY_NOON, tick=True):
+        plan = plan_backfill(
+            deployment.instance, deployment.defs, date(2026, 11, 16), date(2026, 11, 27)
+        )
+    sessions = [sorted({key[:10] for key in stretch}) for stretch in plan.cycle_stretches]
+    assert SESSIONS_PER_RUN == 5
+    assert sessions == [
+        ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"],
+        ["2026-11-23", "2026-11-24", "2026-11-25", DAY],
+    ]
+    assert plan.cycle_stretches[1][-1] == CYCLE_KEYS[-1]
+    assert sum(len(s) for s in plan.cycle_stretches) == 13 * 8 + 7
+    assert len(plan.eods) == 9

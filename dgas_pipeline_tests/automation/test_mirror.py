@@ -1,7 +1,7 @@
 """The run mirror for runs that cannot write their own end: killed, crashed, failed steps.
 
-A killed run never reaches its failure hook; Dagster learns of it through run monitoring,
-and `dgas status` (or the run-status sensor with a daemon) reconciles our tables from it.
+A killed run never reaches its failure hook; `dgas status` (or `run_worker_watch` with a
+daemon) finds its recorded worker dead, fails it in Dagster and reconciles our tables.
 The bar is 2026-11-20 10:30 (`--at 11:05`), a past session: no time travel for subprocesses.
 """
 
@@ -94,21 +94,24 @@ def test_a_killed_run_is_reconciled_failed_and_its_rerun_succeeds(
         process.communicate(timeout=30)
     assert process.returncode == -signal.SIGKILL
     assert [r["status"] for r in env.runs()] == ["RUNNING"]  # nobody wrote its end
+    # Nor Dagster: no launcher watches a `dgas run-once` worker.
+    assert env.instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
 
-    # What run monitoring does when the worker is gone: the run becomes FAILURE.
-    env.instance.report_run_failed(run, message="worker process died (SIGKILL)")
-    assert env.instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
-
+    # `dgas status` finds the recorded worker gone, fails the run and mirrors it.
     code, status, err = env.dgas("status", "--json")
     assert (code, err) == (0, "")
-    assert status["reconciled"] == 1
+    assert (status["dead_workers"], status["reconciled"]) == (1, 1)
     assert status["scheduler_state"]["status"] == "ERROR"
+    assert env.instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
     (killed,) = [r for r in status["recent_runs"] if r["dagster_run_id"] == run.run_id]
     assert (killed["partition_key"], killed["status"], killed["launched_by"]) == (
         KEY,
         "FAILED",
         "cli",
     )
+    assert killed["errors"] == [
+        f"run worker pid {process.pid} on host {socket.gethostname()} died (no exit recorded)"
+    ]
     assert env.dgas("status", "--json")[1]["reconciled"] == 0  # once is enough
 
     # The same partition again, with a provider that answers.

@@ -1,4 +1,4 @@
-"""Metric roll-up schedules at fixed instants: what period each covers, and when it skips.
+"""Metric roll-up and report schedules at fixed instants: what each covers, when it skips.
 
 Periods are written out by hand: in November (EST) 09:30 ET is 14:30Z and 16:00 ET 21:00Z;
 2026-11-26 is Thanksgiving, 2026-11-27 closes at 13:00 ET (18:00Z).
@@ -12,16 +12,20 @@ from typing import Any
 
 import dagster as dg
 import pytest
+import time_machine
+import yaml
 
 from dgas_pipeline.defs.location import load_location
 from dgas_pipeline.defs.schedules import (
-    daily_metrics,
+    SCHEDULES,
     hourly_metrics,
     monthly_metrics,
-    weekly_metrics_and_calibration,
+    weekly_calibration_report,
+    weekly_metrics,
 )
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.automation.conftest import QUIET, Deployment, et
+from dgas_pipeline_tests.deployment import forget_code_location, reload_code_location
 
 
 @pytest.fixture
@@ -29,6 +33,25 @@ def default_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The built-in defaults: no ./dgas.yaml, no DGAS_CONFIG (schedules read no instance)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DGAS_CONFIG", raising=False)
+    load_location.cache_clear()
+
+
+@pytest.fixture
+def blackout_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The defaults plus an overrides file closing every session of 2026-12-07..11."""
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text(
+        yaml.safe_dump({"closures": [{"date": day, "reason": "Blackout"} for day in BLACKOUT]}),
+        encoding="utf-8",
+    )
+    config = tmp_path / "dgas.yaml"
+    config.write_text(
+        yaml.safe_dump({"calendar": {"overrides_file": str(overrides)}}), encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DGAS_CONFIG", str(config))
+    load_location.cache_clear()
+    yield
     load_location.cache_clear()
 
 
@@ -61,19 +84,11 @@ REQUESTS = [
         "2026-11-27T17:00Z", "2026-11-27T18:00Z", id="hourly-early-close-last-hour",
     ),
     pytest.param(
-        daily_metrics, "2026-11-20 18:00", "metrics:daily:2026-11-20",
-        "2026-11-20T14:30Z", "2026-11-20T21:00Z", id="daily-open-to-close",
-    ),
-    pytest.param(
-        daily_metrics, "2026-11-27 18:00", "metrics:daily:2026-11-27",
-        "2026-11-27T14:30Z", "2026-11-27T18:00Z", id="daily-early-close-ends-13-00",
-    ),
-    pytest.param(
-        weekly_metrics_and_calibration, "2026-11-27 19:00", "metrics:weekly:2026-11-23",
+        weekly_metrics, "2026-11-27 19:00", "metrics:weekly:2026-11-23",
         "2026-11-23T14:30Z", "2026-11-27T18:00Z", id="weekly-thanksgiving-week",
     ),
     pytest.param(
-        weekly_metrics_and_calibration, "2026-04-03 19:00", "metrics:weekly:2026-03-30",
+        weekly_metrics, "2026-04-03 19:00", "metrics:weekly:2026-03-30",
         "2026-03-30T13:30Z", "2026-04-02T20:00Z", id="weekly-good-friday-ends-thursday",
     ),
     pytest.param(
@@ -110,21 +125,58 @@ SKIPS = [
     (hourly_metrics, "2026-11-28 10:05", "market closed: weekend"),
     (hourly_metrics, "2026-11-27 14:05", "13:00-14:00 ET is outside the session"),
     (hourly_metrics, "2026-11-27 16:05", "15:00-16:00 ET is outside the session"),
-    (daily_metrics, "2026-11-26 18:00", "market closed: Thanksgiving"),
-    (daily_metrics, "2026-04-03 18:00", "market closed: Good Friday"),
+    (weekly_metrics, "2026-12-11 19:00", "no session in the week of 2026-12-07"),
+    (weekly_calibration_report, "2026-12-11 19:00", "no session in the week of 2026-12-07"),
 ]
+BLACKOUT = [f"2026-12-{day:02d}" for day in range(7, 12)]  # a whole week closed by overrides
 
 
 @pytest.mark.parametrize(
     ("schedule", "at", "reason"), SKIPS, ids=[f"{s.name}-{at}" for s, at, _ in SKIPS]
 )
-@pytest.mark.usefixtures("default_config")
+@pytest.mark.usefixtures("blackout_config")
 def test_schedule_skips_non_sessions_with_the_reason(
     schedule: dg.ScheduleDefinition, at: str, reason: str
 ) -> None:
     result = evaluate(schedule, et(at))
     assert not result.run_requests
     assert result.skip_message == reason
+
+
+# (fires at ET, the week's partition) — the report of the week the tick falls in.
+REPORTS = [
+    pytest.param("2026-11-27 19:00", "2026-11-23", id="thanksgiving-week"),
+    pytest.param("2026-04-03 19:00", "2026-03-30", id="good-friday-week-still-reported-friday"),
+]
+
+
+@pytest.mark.parametrize(("at", "week"), REPORTS)
+@pytest.mark.usefixtures("default_config")
+def test_weekly_calibration_report_requests_the_weeks_partition(at: str, week: str) -> None:
+    # A partitioned job's request is checked against the code location's partitions.
+    try:
+        repository = reload_code_location().get_repository_def()
+        context = dg.build_schedule_context(
+            scheduled_execution_time=et(at), repository_def=repository
+        )
+        with time_machine.travel(et(at)):
+            result = weekly_calibration_report.evaluate_tick(context)
+    finally:
+        forget_code_location()
+    (request,) = result.run_requests
+    assert (request.run_key, request.partition_key) == (f"calibration:{week}", week)
+    assert request.tags["dgas/launched_by"] == "schedule"
+    assert weekly_calibration_report.job_name == "calibration_report_job"
+
+
+def test_daily_metrics_belong_to_the_eod_run_alone() -> None:
+    """EOD writes each session's daily rows (defs/test_eod.py); no schedule redoes them."""
+    assert {s.name for s in SCHEDULES} == {
+        "hourly_metrics",
+        "weekly_metrics",
+        "weekly_calibration_report",
+        "monthly_metrics",
+    }
 
 
 def test_rollup_job_writes_the_hour_metrics_once_however_often_it_runs(

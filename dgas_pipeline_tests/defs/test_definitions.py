@@ -14,14 +14,29 @@ from dagster._core.remote_representation.external_data import RepositorySnap
 
 AFTER_THE_YEAR = datetime(2027, 1, 15, tzinfo=UTC)  # every 2026 key exists by then
 
-ASSETS = {"bars", "indicators", "signals", "notifications", "alerts", "eod_consolidation"}
+ASSETS = {
+    "bars",
+    "indicators",
+    "signals",
+    "notifications",
+    "alerts",
+    "eod_consolidation",
+    "calibration_report",
+}
 CHECKS = {"bars:bars_valid_and_complete", "signals:signals_sane"}
-JOBS = {"prediction_cycle", "eod_job", "metrics_rollup_job", "watchlist_job"}
+JOBS = {
+    "prediction_cycle",
+    "eod_job",
+    "metrics_rollup_job",
+    "calibration_report_job",
+    "watchlist_job",
+}
 SELECTIONS = {
     "prediction_cycle": {"bars", "indicators", "signals", "notifications", "alerts"},
     "eod_job": {"eod_consolidation"},
+    "calibration_report_job": {"calibration_report"},
 }
-KINDS = {"prediction_cycle": "cycle", "eod_job": "eod"}
+KINDS = {"prediction_cycle": "cycle", "eod_job": "eod", "calibration_report_job": "report"}
 
 Build = Callable[..., dg.Definitions]
 
@@ -58,6 +73,8 @@ def test_asset_check_and_job_names_are_the_published_ones(defs: dg.Definitions) 
         ("eod_job", "2026-11-27", True),
         ("eod_job", "2026-11-26", False),
         ("eod_job", "2026-11-28", False),  # Saturday
+        ("calibration_report_job", "2026-11-23", True),  # Thanksgiving week, by its Monday
+        ("calibration_report_job", "2026-11-27", False),  # a week's key is its Monday
     ],
 )
 def test_partition_keys_follow_the_published_format(

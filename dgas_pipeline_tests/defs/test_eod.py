@@ -7,15 +7,20 @@ the summary is a live one, not a stale catch-up.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 
+from dgas_pipeline.defs.eod import is_stale
+from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store import tables
+from dgas_pipeline.store.engine import ensure_schema, write_transaction
 from dgas_pipeline_tests.defs.conftest import SESSION, CycleEnv, channels, session_bars
 from dgas_pipeline_tests.notify.servers import Webhook
+from dgas_pipeline_tests.store.rows import signal_row
 
 EOD_RUNS_AT = datetime(2026, 11, 20, 21, 30, tzinfo=UTC)  # 16:30 ET
 SESSION_OPEN = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
@@ -116,3 +121,129 @@ def _signals(env: CycleEnv) -> list[dict]:
         {k: r[k] for k in ("id", "symbol", "signal_timestamp", "signal_type", *OUTCOME_FIELDS)}
         for r in rows
     ]
+
+
+# -- the summary: an early close, and when it is too late to send ------------------------------
+
+EARLY_DAY = date(2026, 11, 27)  # Black Friday: closes 13:00 ET = 18:00Z, EOD due 13:20 ET
+EARLY_CLOSE = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+EARLY_DUE = EARLY_CLOSE + timedelta(minutes=20)
+
+
+def _store(env: CycleEnv, rows: list[tuple[str, str, str, float, str, datetime | None]]) -> None:
+    """(symbol, type, issued at ISO, confidence, outcome, evaluated_at) as EOD leaves them."""
+    ensure_schema(env.db_url)
+    with write_transaction(env.engine) as conn:
+        for symbol, kind, issued, confidence, outcome, judged_at in rows:
+            (signal_id,) = repo.upsert_signals(
+                conn,
+                [
+                    signal_row(
+                        symbol=symbol,
+                        signal_type=kind,
+                        signal_timestamp=datetime.fromisoformat(issued),
+                        confidence=confidence,
+                    )
+                ],
+            )
+            if judged_at is not None:
+                pnl = {"WIN": 2.0, "LOSS": -1.5, "NEUTRAL": 0.25}[outcome]
+                verdict = {"id": signal_id, "outcome": outcome, "pnl_pct": pnl}
+                repo.update_outcomes(conn, [verdict | {"evaluated_at": judged_at}])
+
+
+def test_eod_summary_of_an_early_close_lists_the_sessions_signals_and_verdicts(
+    cycle_env: CycleEnv, webhook: Webhook
+) -> None:
+    cycle_env.configure(notifications=channels(webhook))
+    wednesday_close = datetime(2026, 11, 25, 21, 0, tzinfo=UTC)
+    _store(
+        cycle_env,
+        [
+            # issued Wednesday, judged at Friday's close
+            ("AAPL", "LONG", "2026-11-25T15:00+00:00", 0.80, "WIN", EARLY_CLOSE),
+            ("MSFT", "SHORT", "2026-11-25T16:00+00:00", 0.70, "LOSS", EARLY_CLOSE),
+            ("NVDA", "LONG", "2026-11-25T17:00+00:00", 0.65, "NEUTRAL", EARLY_CLOSE),
+            # issued Wednesday, judged at Wednesday's close: not Friday's
+            ("META", "LONG", "2026-11-25T15:30+00:00", 0.90, "WIN", wednesday_close),
+            # issued Friday: one judged already, two on the 13:00 bar close, still pending
+            ("GOOGL", "LONG", "2026-11-27T15:00+00:00", 0.75, "WIN", EARLY_CLOSE),
+            ("SPY", "LONG", "2026-11-27T18:00+00:00", 0.62, "PENDING", None),
+            ("QQQ", "SHORT", "2026-11-27T18:00+00:00", 0.68, "PENDING", None),
+            # issued at the next session: not Friday's
+            ("AMZN", "SHORT", "2026-11-30T15:00+00:00", 0.70, "PENDING", None),
+        ],
+    )
+
+    with time_machine.travel(EARLY_DUE, tick=True):
+        result = cycle_env.run_eod(EARLY_DAY)
+    assert result.success
+
+    (summary,) = [p for p in webhook.payloads() if p["kind"] == "eod"]
+    assert summary["date"] == "2026-11-27" and summary["stale"] is False
+    assert {k: summary[k] for k in ("cycles", "signals", "evaluated", "pending")} == {
+        "cycles": 0,
+        "signals": 3,
+        "evaluated": 4,
+        "pending": 2,
+    }
+    assert (summary["wins"], summary["losses"], summary["neutrals"]) == (2, 1, 1)
+    assert summary["win_rate"] == 0.5
+    assert summary["by_type"] == {"LONG": 2, "SHORT": 1}
+
+    (event,) = result.asset_materializations_for_node("eod_consolidation")
+    markdown = event.metadata["summary"].value
+    assert markdown.splitlines() == [
+        "**End of day 2026-11-27**, close 13:00 EST (early close: Black Friday)",
+        "",
+        "- cycles: 0",
+        "- signals issued: 3 (LONG 2, SHORT 1)",
+        "- judged at this close: 4 (WIN 2, LOSS 1, NEUTRAL 1); win rate 50%",
+        "- issued this session, still pending: 2",
+        "",
+        "| issued | symbol | type | confidence | entry | stop | target | outcome | P&L % |",
+        "|---|---|---|---|---|---|---|---|---|",
+        "| 2026-11-25 10:00 | AAPL | LONG | 0.80 | 100.00 | 98.50 | 103.00 | WIN | 2.00 |",
+        "| 2026-11-25 11:00 | MSFT | SHORT | 0.70 | 100.00 | 98.50 | 103.00 | LOSS | -1.50 |",
+        "| 2026-11-25 12:00 | NVDA | LONG | 0.65 | 100.00 | 98.50 | 103.00 | NEUTRAL | 0.25 |",
+        "| 2026-11-27 10:00 | GOOGL | LONG | 0.75 | 100.00 | 98.50 | 103.00 | WIN | 2.00 |",
+        "| 2026-11-27 13:00 | QQQ | SHORT | 0.68 | 100.00 | 98.50 | 103.00 | PENDING | - |",
+        "| 2026-11-27 13:00 | SPY | LONG | 0.62 | 100.00 | 98.50 | 103.00 | PENDING | - |",
+    ]
+    assert event.metadata["stale_summary"].value is False
+    written = Path(event.metadata["summary_file"].value)
+    assert written == cycle_env.home / "storage" / "reports" / "eod" / "2026-11-27.md"
+    assert written.read_text(encoding="utf-8") == markdown + "\n"
+    # The day's metrics count Friday's signals only (GOOGL, the one decided), not Monday's.
+    (win_rate,) = cycle_env.rows(
+        tables.prediction_metrics, tables.prediction_metrics.c.metric_type == "win_rate"
+    )
+    assert (win_rate["metric_value"], win_rate["metadata"]["signals"]) == (1.0, 1)
+
+
+@pytest.mark.parametrize(
+    ("late_by", "stale"),
+    [(timedelta(minutes=45), False), (timedelta(minutes=45, seconds=1), True)],
+    ids=["exactly-stale-after-is-live", "a-second-more-is-stale"],
+)
+def test_eod_summary_is_stale_past_stale_after_minutes_from_its_due_time(
+    cycle_env: CycleEnv, webhook: Webhook, late_by: timedelta, stale: bool
+) -> None:
+    cycle_env.configure(notifications=channels(webhook), stale_after_minutes=45)
+    with time_machine.travel(EARLY_DUE + late_by, tick=False):
+        result = cycle_env.run_eod(EARLY_DAY)
+    assert result.success
+    (event,) = result.asset_materializations_for_node("eod_consolidation")
+    assert event.metadata["stale_summary"].value is stale
+    log = cycle_env.rows(tables.notification_log)
+    assert {(r["message_key"], r["status"]) for r in log} == {
+        ("eod:2026-11-27", "STALE" if stale else "SENT")
+    }
+    sent = [p for p in webhook.payloads() if p["kind"] == "eod"]
+    assert [p["stale"] for p in sent] == ([] if stale else [False])
+
+
+def test_staleness_is_measured_from_the_eod_due_time() -> None:
+    after = timedelta(minutes=60)
+    assert not is_stale(EARLY_DUE + after, EARLY_DUE, after)
+    assert is_stale(EARLY_DUE + after + timedelta(microseconds=1), EARLY_DUE, after)

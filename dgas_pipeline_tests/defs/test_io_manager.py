@@ -62,6 +62,15 @@ def echo(context: dg.AssetExecutionContext, frames: pd.DataFrame) -> None:
     SEEN[tuple(context.partition_keys)] = frames
 
 
+SEEN_AGAIN: dict[tuple[str, ...], pd.DataFrame] = {}
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def echo_again(context: dg.AssetExecutionContext, frames: pd.DataFrame) -> None:
+    """A second reader of `frames` in the same run (a cycle's bars have four)."""
+    SEEN_AGAIN[tuple(context.partition_keys)] = frames
+
+
 @pytest.fixture
 def base_dir(tmp_path: Path) -> Iterator[Path]:
     SEEN.clear()
@@ -143,3 +152,27 @@ def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary_file(
     assert stored.read_bytes() == before
     assert list(base_dir.rglob("*.tmp")) == []
     assert sorted(p.name for p in base_dir.rglob("*")) == [f"{key}.parquet", "frames"]
+
+
+def test_steps_of_one_run_reading_the_same_input_read_its_files_once(
+    base_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[Path] = []
+    real_read = io_manager._read
+
+    def counted(path: Path) -> pd.DataFrame:
+        reads.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(io_manager, "_read", counted)
+    assert materialize(base_dir, keys=KEYS, assets=[frames, echo, echo_again]).success
+    assert len(reads) == len(KEYS)
+    pd.testing.assert_frame_equal(SEEN[tuple(KEYS)], sample(KEYS, with_column=True))
+    pd.testing.assert_frame_equal(SEEN_AGAIN[tuple(KEYS)], SEEN[tuple(KEYS)])
+
+    # The next run reads the files as they are now: a live run rewrote one partition.
+    WITH_COLUMN["value"] = False
+    assert materialize(base_dir, key=KEYS[0], assets=[frames]).success
+    assert materialize(base_dir, keys=KEYS, assets=[frames, echo], selection=[echo]).success
+    assert len(reads) == 2 * len(KEYS)
+    assert SEEN[tuple(KEYS)][PARTITION_COLUMN].isna().sum() == 2  # its two rows, no column

@@ -40,14 +40,37 @@ def market(tmp_path: Path) -> MarketHoursManager:
     return MarketHoursManager(overrides=load_overrides(write(tmp_path, GOOD)))
 
 
+# -- the sessions the overrides make, and the days around them left as they were -------------
+
+# (day, open, close, early close, reason); open/close None on a closed day
+SESSIONS = [
+    pytest.param(date(2026, 12, 7), "2026-12-07T14:30Z", "2026-12-07T21:00Z", False, None,
+                 id="day-before-untouched"),
+    pytest.param(date(2026, 12, 8), None, None, False, "Day of mourning",
+                 id="adhoc-closure-closes-the-day-with-its-reason"),
+    pytest.param(date(2026, 12, 9), "2026-12-09T14:30Z", "2026-12-09T18:00Z", True,
+                 "Exchange notice", id="adhoc-early-close-ends-the-session-at-13-00-et"),
+    pytest.param(date(2026, 12, 10), "2026-12-10T14:30Z", "2026-12-10T21:00Z", False, None,
+                 id="day-after-untouched"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("day", "opens", "closes", "early", "reason"), SESSIONS)
+def test_session_of_each_day_around_the_overrides(
+    market: MarketHoursManager,
+    day: date,
+    opens: str | None,
+    closes: str | None,
+    early: bool,
+    reason: str | None,
+) -> None:
+    session = market.session(day)
+    assert session.is_trading_day is (opens is not None)
+    assert (session.open, session.close) == (opens and z(opens), closes and z(closes))
+    assert (session.early_close, session.reason) == (early, reason)
+
+
 # -- an ad-hoc closure -----------------------------------------------------------------------------
-
-
-def test_adhoc_closure_closes_the_day_with_its_reason(market: MarketHoursManager) -> None:
-    session = market.session(date(2026, 12, 8))
-    assert not session.is_trading_day
-    assert (session.open, session.close) == (None, None)
-    assert session.reason == "Day of mourning"
 
 
 def test_adhoc_closure_plans_no_launches(market: MarketHoursManager) -> None:
@@ -64,13 +87,6 @@ def test_next_open_after_the_day_before_a_closure_skips_it(market: MarketHoursMa
 
 
 # -- an ad-hoc early close ------------------------------------------------------------------------
-
-
-def test_adhoc_early_close_ends_the_session_at_13_00_et(market: MarketHoursManager) -> None:
-    session = market.session(date(2026, 12, 9))
-    assert (session.open, session.close) == (z("2026-12-09T14:30Z"), z("2026-12-09T18:00Z"))
-    assert session.early_close
-    assert session.reason == "Exchange notice"
 
 
 def test_adhoc_early_close_has_seven_cycles_and_eod_at_13_20_et(
@@ -107,13 +123,6 @@ def test_sensor_window_over_the_overrides_sees_eod_then_the_first_early_close_cy
 ) -> None:
     due = launches_due(market, z("2026-12-07T21:00Z"), z("2026-12-09T15:00Z"), PlanSettings())
     assert [x.run_key for x in due] == ["eod:2026-12-07", "cycle:2026-12-09-09:30"]
-
-
-def test_days_around_the_overrides_are_untouched(market: MarketHoursManager) -> None:
-    for day in (date(2026, 12, 7), date(2026, 12, 10)):
-        session = market.session(day)
-        assert session.close == z(f"{day.isoformat()}T21:00Z")
-        assert not session.early_close
 
 
 # -- no overrides ----------------------------------------------------------------------------------

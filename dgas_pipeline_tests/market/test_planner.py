@@ -133,19 +133,33 @@ def test_thanksgiving_week_plans_nothing_on_thanksgiving(market: MarketHoursMana
     }
 
 
-def test_early_close_day_has_seven_cycles_from_09_30_to_12_30(
-    market: MarketHoursManager,
+# (session, last bar end = 13:00 ET, EOD due = 13:20 ET), in UTC
+EARLY_CLOSES = [
+    pytest.param(date(2026, 11, 27), "2026-11-27T18:00Z", "2026-11-27T18:20Z",
+                 id="day-after-thanksgiving"),
+    pytest.param(date(2026, 12, 24), "2026-12-24T18:00Z", "2026-12-24T18:20Z",
+                 id="christmas-eve"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("day", "close", "eod_due"), EARLY_CLOSES)
+def test_early_close_day_has_seven_cycles_from_09_30_to_12_30_ending_at_13_00(
+    market: MarketHoursManager, day: date, close: str, eod_due: str
 ) -> None:
-    keys = [x.partition_key for x in cycles(plan_of(market, date(2026, 11, 27)))]
-    assert keys == [
-        "2026-11-27-09:30",
-        "2026-11-27-10:00",
-        "2026-11-27-10:30",
-        "2026-11-27-11:00",
-        "2026-11-27-11:30",
-        "2026-11-27-12:00",
-        "2026-11-27-12:30",
-    ]
+    bars = cycles(plan_of(market, day))
+    starts = ["09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30"]
+    assert [x.partition_key for x in bars] == [f"{day.isoformat()}-{hhmm}" for hhmm in starts]
+    assert bars[-1].bar_end == z(close)
+
+
+@pytest.mark.parametrize(("day", "close", "eod_due"), EARLY_CLOSES)
+def test_eod_of_early_close_is_due_at_13_20_et_by_default(
+    market: MarketHoursManager, day: date, close: str, eod_due: str
+) -> None:
+    eod = plan_of(market, day)[-1]
+    assert (eod.kind, eod.partition_key) == ("eod", day.isoformat())
+    assert eod.due == z(eod_due)
+    assert eod.bar_start is None and eod.bar_end is None
 
 
 def test_last_bar_of_early_close_ends_at_13_00(market: MarketHoursManager) -> None:
@@ -153,22 +167,6 @@ def test_last_bar_of_early_close_ends_at_13_00(market: MarketHoursManager) -> No
     assert last.bar_start == z("2026-11-27T17:30Z")  # 12:30 ET
     assert last.bar_end == z("2026-11-27T18:00Z")  # 13:00 ET
     assert last.due == z("2026-11-27T18:02Z")
-
-
-def test_eod_of_early_close_is_due_at_13_20_et_by_default(market: MarketHoursManager) -> None:
-    eod = plan_of(market, date(2026, 11, 27))[-1]
-    assert (eod.kind, eod.partition_key) == ("eod", "2026-11-27")
-    assert eod.due == et(2026, 11, 27, 13, 20)
-    assert eod.bar_start is None and eod.bar_end is None
-
-
-def test_christmas_eve_early_close_has_seven_cycles_ending_at_13_00(
-    market: MarketHoursManager,
-) -> None:
-    plan = plan_of(market, date(2026, 12, 24))
-    assert len(cycles(plan)) == 7
-    assert cycles(plan)[-1].bar_end == z("2026-12-24T18:00Z")
-    assert plan[-1].due == z("2026-12-24T18:20Z")
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,7 @@ mocked; only time is injected (`no_sleep`), so backoff costs no wall-clock time.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from dgas_pipeline_tests.notify.servers import (
     MailHandler,
     Sleeps,
     Webhook,
+    serve_webhook,
 )
 
 
@@ -43,34 +42,8 @@ def no_sleep() -> Sleeps:
 
 @pytest.fixture
 def webhook() -> Iterator[Webhook]:
-    hook = Webhook(port=0)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            body = self.rfile.read(length).decode()
-            with hook.lock:
-                hook.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": body}
-                )
-                status = hook.statuses.pop(0) if hook.statuses else hook.default_status
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the test reads `requests`, not stderr."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    hook.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serve_webhook() as hook:
         yield hook
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 # -- SMTP ------------------------------------------------------------------------------------

@@ -5,9 +5,12 @@ The servers are real (http.server, aiosmtpd); these classes are what a test read
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -46,6 +49,40 @@ class Webhook:
     def payloads(self) -> list[dict[str, Any]]:
         """The signal/EOD payload each request carried in apprise's `message` field."""
         return [json.loads(body["message"]) for body in self.bodies()]
+
+
+@contextlib.contextmanager
+def serve_webhook() -> Iterator[Webhook]:
+    """A real HTTP server on 127.0.0.1 (a free port) that records POSTs into a `Webhook`
+    and answers each with its next scripted status; shut down on exit."""
+    hook = Webhook(port=0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length).decode()
+            with hook.lock:
+                hook.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body}
+                )
+                status = hook.statuses.pop(0) if hook.statuses else hook.default_status
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: tests read `requests`, not stderr."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hook.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store import tables
 from dgas_pipeline.store.alert_state import get_alert_states, save_alert_states
 from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.migrate import VERSION_TABLE
 from dgas_pipeline.watchlists import store as watchlist_store
 from dgas_pipeline_tests.api.conftest import TOKEN, fields, live_server
 from dgas_pipeline_tests.automation.conftest import Deployment
@@ -42,7 +43,7 @@ INJECTIONS = [
     "1; DROP TABLE alert_state",
     "core'/**/OR/**/1=1--",
 ]
-OURS = set(tables.metadata.tables) | {"alembic_version"}
+OURS = set(tables.metadata.tables) | {VERSION_TABLE}
 AT = "2026-11-20T11:05:00-05:00"
 
 

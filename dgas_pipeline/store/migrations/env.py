@@ -11,6 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from dgas_pipeline.store.migrate import VERSION_TABLE
 from dgas_pipeline.store.tables import metadata
 
 config = context.config
@@ -23,6 +24,7 @@ def _configure(connection: Connection) -> None:
         # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        version_table=VERSION_TABLE,  # not Dagster's `alembic_version` (see migrate.py)
     )
 
 
@@ -30,7 +32,9 @@ def run_migrations_offline() -> None:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
         "sqlalchemy.url"
     )
-    context.configure(url=url, target_metadata=metadata, literal_binds=True)
+    context.configure(
+        url=url, target_metadata=metadata, literal_binds=True, version_table=VERSION_TABLE
+    )
     with context.begin_transaction():
         context.run_migrations()
 
