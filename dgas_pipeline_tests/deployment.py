@@ -106,14 +106,8 @@ class Deployment:
 
         stdout is parsed as the one JSON document when `--json` was given.
         """
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(argv))
-            except SystemExit as stop:  # argparse's own complaints
-                code = int(stop.code or 0)
-        text = out.getvalue()
-        return code, (json.loads(text) if "--json" in argv and text else text), err.getvalue()
+        code, text, err = run_dgas(*argv)
+        return code, (json.loads(text) if "--json" in argv and text else text), err
 
     def run_job(
         self,
@@ -167,3 +161,14 @@ def deployed(
     finally:
         env.close()
         forget_code_location()
+
+
+def run_dgas(*argv: str) -> tuple[int, str, str]:
+    """`dgas argv` in this process (time_machine applies): (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except SystemExit as stop:  # argparse's own complaints
+            code = int(stop.code or 0)
+    return code, out.getvalue(), err.getvalue()

@@ -260,27 +260,9 @@ class Site:
 
     def wait_until_served(self, deadline_s: float = SERVE_DEADLINE_S) -> None:
         """The webserver answers and its code location loaded (not an error)."""
-        deadline = time.monotonic() + deadline_s
-        last_error = ""
-        while time.monotonic() < deadline:
-            self.assert_alive("webserver")
-            try:
-                data = self.graphql(
-                    """{ workspaceOrError { ... on Workspace { locationEntries {
-                          name loadStatus
-                          locationOrLoadError { __typename ... on PythonError { message } }
-                    } } } }"""
-                )
-            except (httpx.HTTPError, AssertionError) as err:
-                last_error = str(err)
-            else:
-                (entry,) = data["workspaceOrError"]["locationEntries"]
-                loaded = entry["locationOrLoadError"]
-                assert loaded is None or loaded["__typename"] != "PythonError", loaded
-                if entry["loadStatus"] == "LOADED" and loaded is not None:
-                    return
-            time.sleep(0.5)
-        raise AssertionError(f"webserver not ready in {deadline_s}s: {last_error}\n{self.logs()}")
+        wait_until_location_loaded(
+            self.graphql, lambda: self.assert_alive("webserver"), self.logs, deadline_s
+        )
 
     # -- Dagster's records, read from this process ---------------------------------------------
 
@@ -436,3 +418,33 @@ def open_site(
         yield site
     finally:
         site.close()
+
+
+def wait_until_location_loaded(
+    graphql: Callable[[str], dict[str, Any]],
+    assert_alive: Callable[[], None],
+    logs: Callable[[], str],
+    deadline_s: float,
+) -> None:
+    """Poll a webserver's GraphQL until its one code location is LOADED (a load error fails)."""
+    deadline = time.monotonic() + deadline_s
+    last_error = ""
+    while time.monotonic() < deadline:
+        assert_alive()
+        try:
+            data = graphql(
+                """{ workspaceOrError { ... on Workspace { locationEntries {
+                      name loadStatus
+                      locationOrLoadError { __typename ... on PythonError { message } }
+                } } } }"""
+            )
+        except (httpx.HTTPError, AssertionError) as err:
+            last_error = str(err)
+        else:
+            (entry,) = data["workspaceOrError"]["locationEntries"]
+            loaded = entry["locationOrLoadError"]
+            assert loaded is None or loaded["__typename"] != "PythonError", loaded
+            if entry["loadStatus"] == "LOADED" and loaded is not None:
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"webserver not ready in {deadline_s}s: {last_error}\n{logs()}")

@@ -8,7 +8,6 @@ Drawn like the signal chart: a bare matplotlib `Figure` on the Agg canvas, no py
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from dgas_pipeline.analysis.chart import finished_png
 from dgas_pipeline.analysis.outcomes import CALIBRATION_EDGES, LOSS, NEUTRAL, WIN, calibration
 from dgas_pipeline.analysis.report_markdown import markdown_table, number, percent
 
@@ -135,12 +135,7 @@ def calibration_png(table: pd.DataFrame, title: str, subtitle: str = "", dpi: in
     ax.set_xlabel("predicted confidence")
     ax.set_ylabel("realised win rate")
     ax.set_title(f"{title}\n{subtitle}" if subtitle else title, fontsize=10)
-    ax.grid(alpha=0.2)
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    return finished_png(fig, ax, dpi)
 
 
 def _summary_line(decided: int, bucketed: int, wins: int, edges: tuple[float, ...]) -> str:

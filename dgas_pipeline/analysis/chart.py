@@ -76,6 +76,11 @@ def signal_chart_png(
     local = pd.DatetimeIndex(frame["ts"]).tz_convert(LABEL_TIMEZONE)
     ax.set_xticks(ticks, [f"{t:%m-%d %H:%M}" for t in local[ticks]], rotation=30, fontsize=8)
     ax.set_xlim(-1, len(x) + 2)
+    return finished_png(fig, ax, dpi)
+
+
+def finished_png(fig: Figure, ax: Any, dpi: int) -> bytes:
+    """The house finish of every plot we ship (light grid, legend top left), as PNG bytes."""
     ax.grid(alpha=0.2)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from dgas_pipeline.config import SchedulerConfig, load_config
+from dgas_pipeline.instance import check_dagster_postgres_url
 from dgas_pipeline.market import MarketHoursManager, load_overrides
 
 
@@ -23,6 +24,7 @@ class Location:
 @lru_cache(maxsize=4)
 def load_location(config_file: str | None) -> Location:
     """`config_file`, else `DGAS_CONFIG`/`./dgas.yaml`/defaults (see `load_config`)."""
+    check_dagster_postgres_url()
     config = load_config(config_file)
     market = MarketHoursManager(
         config.calendar.exchange, load_overrides(config.calendar.overrides_file)

@@ -19,6 +19,16 @@ from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store.engine import write_transaction
 
 LAUNCHED_BY_TAG = "dgas/launched_by"
+PARENT_RUN_TAG = "dagster/parent_run_id"
+# Stage figures a retry from failure inherits: the steps that produced them do not run again.
+CARRIED_FIGURES = (
+    "symbols_requested",
+    "symbols_processed",
+    "signals_generated",
+    "data_fetch_ms",
+    "indicator_calc_ms",
+    "signal_generation_ms",
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class RunIdentity:
     interval_type: str
     started_at: datetime
     partitions: Sequence[RunPartition]
+    parent_run_id: str | None = None
 
     def base_row(self, part: RunPartition) -> dict[str, Any]:
         return {
@@ -57,7 +68,7 @@ def launched_by(tags: Mapping[str, str]) -> str:
     """Who started a run, from the tags Dagster and our launchers put on it."""
     if tags.get(LAUNCHED_BY_TAG):
         return tags[LAUNCHED_BY_TAG]
-    if "dagster/retry_number" in tags or "dagster/parent_run_id" in tags:
+    if "dagster/retry_number" in tags or PARENT_RUN_TAG in tags:
         return "retry"
     if "dagster/backfill" in tags:
         return "backfill"
@@ -99,6 +110,7 @@ def identity_from_instance(
             else (created.astimezone(UTC) if created else datetime.now(UTC))
         ),
         partitions=partitions,
+        parent_run_id=tags.get(PARENT_RUN_TAG),
     )
 
 
@@ -131,9 +143,15 @@ def finish(
     *,
     failed: str | None = None,
     errors: Sequence[str] = (),
+    ended_at: datetime | None = None,
     **fields: Any,
 ) -> str:
-    """Write the final status of every row and put `scheduler_state` back to IDLE or ERROR."""
+    """Write the final status of every row and put `scheduler_state` back to IDLE or ERROR.
+
+    `ended_at` is given when the end is mirrored after the fact (a run-status sensor, `dgas
+    status`): if another run wrote `scheduler_state` since then (a retry that already
+    succeeded, or is running), the state stays that run's and only the rows are written.
+    """
     now = _now()
     elapsed_ms = int((now - run.started_at).total_seconds() * 1000)
     with write_transaction(engine) as conn:
@@ -141,6 +159,7 @@ def finish(
         failed_before = False
         for part in run.partitions:
             existing = repo.get_run(conn, run.dagster_run_id, part.key)
+            inherited = _inherited_figures(conn, run, part) if existing is None else {}
             merged = with_new_errors(existing, [*errors, *([failed] if failed else [])])
             # A step of this run that failed earlier (its hook wrote FAILED) keeps the run
             # FAILED when a sibling step finishes after it: Dagster reports the run failed.
@@ -149,6 +168,7 @@ def finish(
             repo.record_run(
                 conn,
                 {
+                    **inherited,
                     **run.base_row(part),
                     "status": final,
                     "errors": merged,
@@ -156,6 +176,8 @@ def finish(
                     **fields,
                 },
             )
+        if _state_is_newer(conn, run, ended_at):
+            return final
         upcoming = next_launch(market, now, plan)
         repo.set_scheduler_state(
             conn,
@@ -166,6 +188,30 @@ def finish(
             error_message=failed if failed or not failed_before else repo.KEEP,
         )
     return final
+
+
+def _state_is_newer(conn: Any, run: RunIdentity, ended_at: datetime | None) -> bool:
+    if ended_at is None:
+        return False
+    state = repo.get_scheduler_state(conn)
+    written = state["last_run_timestamp"] if state else None
+    return (
+        written is not None
+        and written > ended_at
+        and state is not None
+        and state["current_run_id"] != run.dagster_run_id
+    )
+
+
+def _inherited_figures(conn: Any, run: RunIdentity, part: RunPartition) -> dict[str, Any]:
+    """A retry from failure (Dagster re-executes only the failed steps and those after them)
+    reaches its end without a row of its own: its counts are its parent run's, which stored
+    the signals it notifies. Without them the one SUCCESS row of the bar would say 0 signals.
+    """
+    if not run.parent_run_id:
+        return {}
+    parent = repo.get_run(conn, run.parent_run_id, part.key)
+    return {name: parent[name] for name in CARRIED_FIGURES} if parent else {}
 
 
 def with_new_errors(existing: Mapping[str, Any] | None, errors: Sequence[str]) -> list[str]:

@@ -12,6 +12,7 @@ daemon) and `dgas status` first report failed the runs whose worker died
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -48,7 +49,17 @@ def fail_run(
         else:
             parts.append(mirror.RunPartition(key))
     identity = mirror.identity_from_instance(instance, run_id, kind, settings.interval, parts)
-    mirror.finish(pipeline.engine(), identity, market, settings.plan_settings, failed=message[:500])
+    record = instance.get_run_record_by_id(run_id)
+    # Set once Dagster has finished the run: this is then a mirror written after the fact.
+    ended_at = datetime.fromtimestamp(record.end_time, UTC) if record and record.end_time else None
+    mirror.finish(
+        pipeline.engine(),
+        identity,
+        market,
+        settings.plan_settings,
+        failed=message[:500],
+        ended_at=ended_at,
+    )
 
 
 def run_partition_keys(tags: dict[str, str], kind: str) -> list[str]:

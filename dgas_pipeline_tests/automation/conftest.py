@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+import yaml
 
+from dgas_pipeline.defs import alerts as alerts_asset
 from dgas_pipeline_tests.deployment import QUIET as QUIET
 from dgas_pipeline_tests.deployment import Deployment as Deployment
 from dgas_pipeline_tests.deployment import deployed
@@ -60,3 +62,32 @@ def deployment_on_each_db(
     """The same deployment once on SQLite and once on PostgreSQL."""
     with _deployment(tmp_path, monkeypatch, db_url) as env:
         yield env
+
+
+ONE_RULE = {
+    "alerts": [
+        {
+            "name": "aapl-above-zero",
+            "symbols": ["AAPL"],
+            "timeframe": "30min",
+            "when": {"field": "close", "op": "gt", "value": 0},
+            "channels": ["console"],
+        }
+    ]
+}
+
+
+@contextlib.contextmanager
+def alerts_failing(deployment: Deployment, tmp_path: Path) -> Iterator[None]:
+    """One alert rule configured and, inside the block, only the `alerts` asset failing: its
+    bars' `notifications` still materialise, which must not make them "done"."""
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(yaml.safe_dump(ONE_RULE), encoding="utf-8")
+    deployment.configure(alerts_file=str(rules))
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("alert engine exploded")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts_asset, "evaluate_rules", boom)
+        yield

@@ -13,30 +13,17 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 import time_machine
-import yaml
 
 from dgas_pipeline import analysis
-from dgas_pipeline.defs import alerts as alerts_asset
 from dgas_pipeline.defs.backfill import SESSIONS_PER_RUN, plan_backfill
 from dgas_pipeline.defs.eod import OUTCOME_FIELDS
 from dgas_pipeline.store import tables
-from dgas_pipeline_tests.automation.conftest import Deployment, et
+from dgas_pipeline_tests.automation.conftest import Deployment, alerts_failing, et
 
 DAY = "2026-11-27"
 BARS = ("09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30")
 CYCLE_KEYS = [f"{DAY}-{bar}" for bar in BARS]
 SATURDAY_NOON = et("2026-11-28 12:00")
-ONE_RULE = {
-    "alerts": [
-        {
-            "name": "aapl-above-zero",
-            "symbols": ["AAPL"],
-            "timeframe": "30min",
-            "when": {"field": "close", "op": "gt", "value": 0},
-            "channels": ["console"],
-        }
-    ]
-}
 
 
 def backfill(env: Deployment, *flags: str) -> tuple[int, dict, str]:
@@ -173,17 +160,9 @@ def test_bad_arguments_exit_2_naming_the_flag(
 
 
 def test_a_bar_whose_alerts_failed_is_not_done_and_runs_again(
-    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    deployment: Deployment, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "alerts.yaml"
-    rules.write_text(yaml.safe_dump(ONE_RULE), encoding="utf-8")
-    deployment.configure(alerts_file=str(rules))
-
-    def boom(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("alert engine exploded")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(alerts_asset, "evaluate_rules", boom)  # only the alerts asset fails
+    with alerts_failing(deployment, tmp_path):
         code, first, _ = backfill(deployment, "--wait")
     assert (code, first["launched"], first["failed_runs"]) == (1, 8, 1)
     # Every bar's notifications materialised: "done" by that asset alone would skip them all.

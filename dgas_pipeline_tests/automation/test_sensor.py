@@ -14,13 +14,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import time_machine
-import yaml
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
-from dgas_pipeline.defs import alerts as alerts_asset
 from dgas_pipeline.defs.sensors import market_clock_sensor
-from dgas_pipeline_tests.automation.conftest import Deployment, et
-from dgas_pipeline_tests.automation.test_backfill import ONE_RULE
+from dgas_pipeline_tests.automation.conftest import Deployment, alerts_failing, et
 
 DAY = "2026-11-27"
 BARS = ("09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30")
@@ -144,18 +141,8 @@ def test_catch_up_drops_a_bar_the_cli_already_ran_and_splits_the_range_around_it
     assert again.skip_message == "everything owed has already run"
 
 
-def test_catch_up_reruns_a_bar_whose_alerts_failed(
-    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rules = tmp_path / "alerts.yaml"
-    rules.write_text(yaml.safe_dump(ONE_RULE), encoding="utf-8")
-    deployment.configure(alerts_file=str(rules))
-
-    def boom(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("alert engine exploded")
-
-    with monkeypatch.context() as patch, time_machine.travel(et(f"{DAY} 11:35"), tick=True):
-        patch.setattr(alerts_asset, "evaluate_rules", boom)  # only the alerts asset fails
+def test_catch_up_reruns_a_bar_whose_alerts_failed(deployment: Deployment, tmp_path: Path) -> None:
+    with alerts_failing(deployment, tmp_path), time_machine.travel(et(f"{DAY} 11:35"), tick=True):
         deployment.dgas("run-once", "--at", f"{DAY}T11:35-05:00", "--json")
     notified = deployment.instance.get_materialized_partitions(dg.AssetKey("notifications"))
     assert f"{DAY}-11:00" in notified

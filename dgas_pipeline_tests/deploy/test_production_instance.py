@@ -8,6 +8,9 @@ import pytest
 import yaml
 from dagster._core.run_coordinator import QueuedRunCoordinator
 
+from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.instance import check_dagster_postgres_url
+
 REPO = Path(__file__).resolve().parents[2]
 RUN_RULES = ("run_coordinator", "run_monitoring", "run_retries")
 
@@ -17,7 +20,10 @@ def production_home(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_POSTGRES_URL", pg_url)
+    # As deploy/README.md writes it: naming psycopg2 (see check_dagster_postgres_url).
+    monkeypatch.setenv(
+        "DAGSTER_POSTGRES_URL", pg_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    )
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
@@ -34,6 +40,10 @@ def test_production_instance_stores_runs_in_postgres_and_queues_them(
 
         run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job())
         assert instance.get_run_by_id(run.run_id) is not None
+        # An event write is what a bare postgresql:// URL (psycopg 3) breaks.
+        instance.report_engine_event("stored", run)
+        (record,) = instance.all_logs(run.run_id)
+        assert record.message == "stored"
 
 
 def test_production_and_embedded_instances_share_the_run_rules() -> None:
@@ -48,3 +58,25 @@ def test_secrets_are_not_written_in_the_production_config() -> None:
     storage = yaml.safe_load(text)["storage"]["postgres"]["postgres_url"]
     assert storage == {"env": "DAGSTER_POSTGRES_URL"}
     assert "password" not in text.lower().replace("<password>", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://dgas:s3cret@db:5432/dgas", "postgresql://dgas:***@db:5432/dgas"),
+        ("postgresql+psycopg://dgas:s3cret@db/dgas", "postgresql+psycopg://dgas:***@db/dgas"),
+    ],
+)
+def test_a_dagster_postgres_url_without_psycopg2_is_refused_naming_it(url: str, shown: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_dagster_postgres_url({"DAGSTER_POSTGRES_URL": url})
+    message = str(caught.value)
+    assert message.startswith(
+        f"DAGSTER_POSTGRES_URL: {shown!r} must start with postgresql+psycopg2://"
+    )
+    assert "s3cret" not in message
+
+
+@pytest.mark.parametrize("env", [{}, {"DAGSTER_POSTGRES_URL": "postgresql+psycopg2://d@db/dgas"}])
+def test_no_url_or_a_psycopg2_url_passes(env: dict[str, str]) -> None:
+    check_dagster_postgres_url(env)

@@ -17,8 +17,6 @@ api/test_api.py, data/test_validation.py, data/test_polygon.py, data/test_files.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,7 +33,6 @@ import sqlalchemy as sa
 import yaml
 
 from dgas_pipeline.api import create_app
-from dgas_pipeline.cli import main
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.data import SyntheticProvider
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
@@ -46,6 +43,7 @@ from dgas_pipeline.watchlists.service import WatchlistService
 from dgas_pipeline_tests.api.conftest import TOKEN, live_server
 from dgas_pipeline_tests.data.fake_polygon import FakePolygon, Reply, Request
 from dgas_pipeline_tests.defs.conftest import SESSION, default_market, session_bars
+from dgas_pipeline_tests.deployment import run_dgas as dgas
 from dgas_pipeline_tests.reliability.conftest import deployment_on, isolate_env
 
 AT = "2026-11-20T11:05:00-05:00"  # the 10:30 bar of a past session
@@ -213,17 +211,6 @@ CASES = [
 
 
 # -- running the cases ------------------------------------------------------------------------
-
-
-def dgas(*argv: str) -> tuple[int, str, str]:
-    """`dgas argv` in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(argv))
-        except SystemExit as stop:  # argparse's own complaints
-            code = int(stop.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 def assert_rejected(

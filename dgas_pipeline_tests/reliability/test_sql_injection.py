@@ -10,8 +10,6 @@ REST API (api/test_api_storage.py) and a signal's symbol and a run's id through 
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +20,6 @@ import sqlalchemy as sa
 
 from dgas_pipeline.alerts.state import AlertState
 from dgas_pipeline.api import create_app
-from dgas_pipeline.cli import main
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store import tables
@@ -33,6 +30,7 @@ from dgas_pipeline.watchlists import store as watchlist_store
 from dgas_pipeline_tests.api.conftest import TOKEN, fields, live_server
 from dgas_pipeline_tests.automation.conftest import Deployment
 from dgas_pipeline_tests.data.fake_polygon import FakePolygon, Reply
+from dgas_pipeline_tests.deployment import run_dgas as dgas
 from dgas_pipeline_tests.reliability.conftest import isolate_env
 
 INJECTIONS = [
@@ -56,17 +54,6 @@ def assert_intact(url: str, watchlists: list[str]) -> None:
         for table in tables.metadata.sorted_tables:  # each one answers a query
             conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     assert names == watchlists
-
-
-def dgas(*argv: str) -> tuple[int, str, str]:
-    """`dgas argv` in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(argv))
-        except SystemExit as stop:  # argparse's own complaints
-            code = int(stop.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

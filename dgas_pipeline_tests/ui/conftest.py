@@ -42,6 +42,8 @@ import yaml
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
+from dgas_pipeline_tests.processes import wait_until_location_loaded
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ET = ZoneInfo("America/New_York")
@@ -160,28 +162,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def _wait_until_served(deployment: Deployment) -> None:
     """The webserver answers and its code location loaded (not an error)."""
-    deadline = time.monotonic() + START_DEADLINE_S
-    last_error = ""
-    while time.monotonic() < deadline:
-        deployment.assert_alive()
-        try:
-            data = deployment.graphql(
-                """{ workspaceOrError { ... on Workspace { locationEntries {
-                      name loadStatus
-                      locationOrLoadError { __typename ... on PythonError { message } }
-                } } } }"""
-            )
-        except (httpx.HTTPError, AssertionError) as err:
-            last_error = str(err)
-        else:
-            (entry,) = data["workspaceOrError"]["locationEntries"]
-            loaded = entry["locationOrLoadError"]
-            assert loaded is None or loaded["__typename"] != "PythonError", loaded
-            if entry["loadStatus"] == "LOADED" and loaded is not None:
-                return
-        time.sleep(0.5)
-    raise AssertionError(
-        f"webserver not ready in {START_DEADLINE_S}s: {last_error}\n{deployment.logs()}"
+    wait_until_location_loaded(
+        deployment.graphql, deployment.assert_alive, deployment.logs, START_DEADLINE_S
     )
 
 
