@@ -77,3 +77,17 @@ def fields(response: httpx.Response) -> list[str]:
     """The fields a 422 names, in order."""
     assert response.status_code == 422, response.text
     return [p["field"] for p in response.json()["detail"]]
+
+
+@contextmanager
+def client_with_core(db_url: str) -> Iterator[httpx.Client]:
+    """A token-bearing client of the API on `db_url`, with one watchlist `core` (SPY) stored:
+    the bad-input and injection tests check that it is left untouched."""
+    with (
+        live_server(create_app(db_url, TOKEN, config=SchedulerConfig())) as base,
+        httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        ) as client,
+    ):
+        assert client.post("/watchlists", json={"name": "core", "symbols": ["SPY"]}).is_success
+        yield client

@@ -7,13 +7,10 @@ conftest prints its own section when it is loaded too (a full run shows them the
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 from dgas_pipeline_tests.notify.conftest import webhook as webhook
-from dgas_pipeline_tests.reliability.conftest import _FIGURES
+from dgas_pipeline_tests.reliability.conftest import _FIGURES, report_figures
 from dgas_pipeline_tests.reliability.conftest import figures as figures
 
 FIGURES_ENV = "DGAS_DAEMON_FIGURES"
@@ -22,12 +19,4 @@ PACKAGE = "dgas_pipeline_tests/daemon/"
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     ours = {test: values for test, values in _FIGURES.items() if PACKAGE in test}
-    if not ours:
-        return
-    terminalreporter.section("daemon figures")
-    for test, values in sorted(ours.items()):
-        shown = ", ".join(f"{k}={v}" for k, v in values.items())
-        terminalreporter.write_line(f"{test.rsplit('/', 1)[-1]}: {shown}")
-    target = os.environ.get(FIGURES_ENV)
-    if target:
-        Path(target).write_text(json.dumps(ours, indent=2, sort_keys=True), encoding="utf-8")
+    report_figures(terminalreporter, "daemon figures", ours, FIGURES_ENV)

@@ -408,12 +408,19 @@ def figures(request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _FIGURES:
+    report_figures(terminalreporter, "reliability figures", _FIGURES, FIGURES_ENV)
+
+
+def report_figures(
+    terminalreporter: Any, section: str, figures: dict[str, dict[str, Any]], env: str
+) -> None:
+    """Print the figures under `section`, and write them as JSON to the file `$env` names."""
+    if not figures:
         return
-    terminalreporter.section("reliability figures")
-    for test, values in sorted(_FIGURES.items()):
+    terminalreporter.section(section)
+    for test, values in sorted(figures.items()):
         shown = ", ".join(f"{k}={v}" for k, v in values.items())
         terminalreporter.write_line(f"{test.rsplit('/', 1)[-1]}: {shown}")
-    target = os.environ.get(FIGURES_ENV)
+    target = os.environ.get(env)
     if target:
-        Path(target).write_text(json.dumps(_FIGURES, indent=2, sort_keys=True), encoding="utf-8")
+        Path(target).write_text(json.dumps(figures, indent=2, sort_keys=True), encoding="utf-8")

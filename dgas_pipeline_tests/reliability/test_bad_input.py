@@ -32,7 +32,6 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from dgas_pipeline.api import create_app
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.data import SyntheticProvider
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
@@ -40,7 +39,7 @@ from dgas_pipeline.market.bars import history_start
 from dgas_pipeline.store import tables
 from dgas_pipeline.store.engine import dispose_engine, ensure_schema, make_engine
 from dgas_pipeline.watchlists.service import WatchlistService
-from dgas_pipeline_tests.api.conftest import TOKEN, live_server
+from dgas_pipeline_tests.api.conftest import client_with_core
 from dgas_pipeline_tests.data.fake_polygon import FakePolygon, Reply, Request
 from dgas_pipeline_tests.defs.conftest import SESSION, default_market, session_bars
 from dgas_pipeline_tests.deployment import run_dgas as dgas
@@ -295,13 +294,7 @@ def _cli_case(case: Case, root: Path) -> None:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'dgas.db'}"
-    with (
-        live_server(create_app(url, TOKEN, config=SchedulerConfig())) as base,
-        httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
-        ) as client,
-    ):
-        assert client.post("/watchlists", json={"name": "core", "symbols": ["SPY"]}).is_success
+    with client_with_core(url) as client:
         yield client
     dispose_engine(url)
 

@@ -19,15 +19,13 @@ import pytest
 import sqlalchemy as sa
 
 from dgas_pipeline.alerts.state import AlertState
-from dgas_pipeline.api import create_app
-from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store import tables
 from dgas_pipeline.store.alert_state import get_alert_states, save_alert_states
 from dgas_pipeline.store.engine import ensure_schema, make_engine
 from dgas_pipeline.store.migrate import VERSION_TABLE
 from dgas_pipeline.watchlists import store as watchlist_store
-from dgas_pipeline_tests.api.conftest import TOKEN, fields, live_server
+from dgas_pipeline_tests.api.conftest import client_with_core, fields
 from dgas_pipeline_tests.automation.conftest import Deployment
 from dgas_pipeline_tests.data.fake_polygon import FakePolygon, Reply
 from dgas_pipeline_tests.deployment import run_dgas as dgas
@@ -95,13 +93,7 @@ def test_the_cli_rejects_sql_looking_names_and_symbols_and_changes_nothing(
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[httpx.Client]:
-    with (
-        live_server(create_app(db_url, TOKEN, config=SchedulerConfig())) as url,
-        httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
-        ) as client,
-    ):
-        assert client.post("/watchlists", json={"name": "core", "symbols": ["SPY"]}).is_success
+    with client_with_core(db_url) as client:
         yield client
 
 
