@@ -2,8 +2,10 @@
 
 Status codes: 200/201/204 on success; 401 missing or wrong token (see `auth.py`); 404 no such
 watchlist; 409 the name is taken, or the watchlist changed since the client read it (PATCH
-carries the `version` it read); 422 invalid input, each problem naming its field, in
-FastAPI's usual shape (`detail[].loc/msg/type`) plus `field`, e.g. `symbols[1]`.
+carries the `version` it read); 413 a request body over 1 MiB; 422 invalid input, each problem
+naming its field, in FastAPI's usual shape (`detail[].loc/msg/type`) plus `field`, e.g.
+`symbols[1]`, with the value it was given shortened. Bodies are strict JSON (`body.py`) read
+strictly typed (`models.py`); query parameters likewise (`query.py`).
 """
 
 from __future__ import annotations
@@ -15,27 +17,36 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel
 
+from dgas_pipeline.api.access_log import mask_access_log
 from dgas_pipeline.api.auth import BearerTokenMiddleware
+from dgas_pipeline.api.body import MAX_BODY_TEXT, RequestBodyMiddleware
+from dgas_pipeline.api.models import (
+    FieldProblems,
+    Problem,
+    WatchlistCreate,
+    WatchlistOut,
+    WatchlistUpdate,
+)
+from dgas_pipeline.api.problems import (
+    from_invalid_input,
+    from_request_error,
+    invalid,
+    line,
+    refused,
+)
+from dgas_pipeline.api.query import WHOLE_NUMBER, known_query_parameters
 from dgas_pipeline.config import SchedulerConfig, load_config
-from dgas_pipeline.errors import InvalidInput, InvalidInputs, field_path
+from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import next_launch
 from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store.engine import ensure_schema, make_engine
 from dgas_pipeline.watchlists.commands import market_for
 from dgas_pipeline.watchlists.errors import VersionConflict, WatchlistExists, WatchlistNotFound
-from dgas_pipeline.watchlists.service import (
-    MAX_VERSION,
-    NAME_PATTERN,
-    WatchlistCreate,
-    WatchlistService,
-    WatchlistUpdate,
-)
+from dgas_pipeline.watchlists.service import MAX_VERSION, NAME_PATTERN, WatchlistService
 
 API_VERSION = "1"
 RECENT_RUNS = 10
-_MAX_VALUE_REPR = 120
 
 WatchlistName = Annotated[
     str,
@@ -45,40 +56,9 @@ WatchlistName = Annotated[
     ),
 ]
 
-
-class WatchlistOut(BaseModel):
-    id: int
-    name: str
-    symbols: list[str]
-    schedule: str
-    enabled: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
-    last_run_id: str | None
-    last_run_status: str | None
-    last_run_at: datetime | None
-
-
-class Problem(BaseModel):
-    detail: str
-    field: str | None = None
-    current_version: int | None = None
-
-
-class FieldProblem(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-    field: str
-
-
-class FieldProblems(BaseModel):
-    detail: list[FieldProblem]
-
-
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or wrong bearer token"},
+    413: {"model": Problem, "description": f"Request body over {MAX_BODY_TEXT}"},
     422: {"model": FieldProblems, "description": "Invalid input; each problem names its field"},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -111,12 +91,18 @@ def create_app(
         # The interactive pages load their scripts from a CDN; the JSON document is enough.
         docs_url=None,
         redoc_url=None,
-        # Documents the bearer scheme in OpenAPI; the check itself is the middleware's.
-        dependencies=[Depends(HTTPBearer(auto_error=False, description="DGAS_API_TOKEN"))],
+        dependencies=[
+            # Documents the bearer scheme in OpenAPI; the check itself is the middleware's.
+            Depends(HTTPBearer(auto_error=False, description="DGAS_API_TOKEN")),
+            Depends(known_query_parameters),
+        ],
         responses=_ERRORS,
     )
+    # The last added runs first: the token, then the body, then routing.
+    app.add_middleware(RequestBodyMiddleware)
     if token:
         app.add_middleware(BearerTokenMiddleware, token=token)
+    mask_access_log()
     _add_error_handlers(app)
 
     @app.get("/watchlists", response_model=list[WatchlistOut], tags=["watchlists"])
@@ -163,6 +149,7 @@ def create_app(
         version: Annotated[
             int | None,
             Query(ge=1, le=MAX_VERSION, description="Delete only if still at this version."),
+            WHOLE_NUMBER,
         ] = None,
     ) -> Response:
         service.remove(name, version)
@@ -205,62 +192,23 @@ def create_app(
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WatchlistNotFound)
     async def _not_found(_: Request, err: WatchlistNotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(err), "field": err.field}, status_code=404)
+        return refused(404, err.field, line(err))
 
     @app.exception_handler(WatchlistExists)
     async def _exists(_: Request, err: WatchlistExists) -> JSONResponse:
-        return JSONResponse({"detail": str(err), "field": err.field}, status_code=409)
+        return refused(409, err.field, line(err))
 
     @app.exception_handler(VersionConflict)
     async def _conflict(_: Request, err: VersionConflict) -> JSONResponse:
-        body = {"detail": str(err), "field": err.field, "current_version": err.current_version}
-        return JSONResponse(body, status_code=409)
+        return refused(409, err.field, line(err), current_version=err.current_version)
 
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, err: InvalidInput) -> JSONResponse:
-        problems = err.problems if isinstance(err, InvalidInputs) else [err]
-        detail = [_problem([p.field], p.field, str(p)) for p in problems]
-        return JSONResponse({"detail": detail}, status_code=422)
+        return invalid(from_invalid_input(err))
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        detail = [p for e in err.errors() for p in _request_problems(e)]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-
-def _request_problems(error: dict[str, Any]) -> list[dict[str, Any]]:
-    """One FastAPI/pydantic error as problems in our form: the field, then what is wrong."""
-    source, *loc = error["loc"]
-    raised = (error.get("ctx") or {}).get("error")
-    if isinstance(raised, InvalidInput):
-        # A validator of ours that knows the precise field (`symbols[2]`) wins.
-        problems = raised.problems if isinstance(raised, InvalidInputs) else [raised]
-        return [_problem([source, p.field], p.field, str(p)) for p in problems]
-    field = field_path("", loc) or str(source)
-    kind = error["type"]
-    if kind == "missing":
-        message = f"{field}: is required but missing"
-    elif kind == "extra_forbidden":
-        # The value of a mistyped key may be a secret: name the key only.
-        message = f"{field}: is not a known field"
-    elif kind == "json_invalid":
-        field = str(source)
-        message = f"{field}: is not valid JSON ({(error.get('ctx') or {}).get('error', '')})"
-    else:
-        shown = repr(error.get("input"))
-        if len(shown) > _MAX_VALUE_REPR:
-            shown = shown[: _MAX_VALUE_REPR - 3] + "..."
-        message = f"{field}: {shown} {error['msg']}"
-    return [_problem([source, *loc], field, message, kind)]
-
-
-def _problem(loc: list[Any], field: str, message: str, kind: str = "value_error") -> dict[str, Any]:
-    return {
-        "loc": [str(p) if not isinstance(p, int) else p for p in loc],
-        "msg": message,
-        "type": kind,
-        "field": field,
-    }
+        return invalid([p for e in err.errors() for p in from_request_error(e)])
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -12,14 +12,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
 from dgas_pipeline.api import create_app
 from dgas_pipeline.config import SchedulerConfig
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.tables import watchlists
 
 TOKEN = secrets.token_urlsafe(32)
 CORE = {"name": "core", "symbols": ["spy", "aapl"]}
@@ -27,12 +31,19 @@ START_TIMEOUT_S = 10
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve `app` until the block ends; yields its base URL."""
+def live_server(app: FastAPI, log_config: dict[str, Any] | None = None) -> Iterator[str]:
+    """Serve `app` until the block ends; yields its base URL. With `log_config` (a
+    `logging.config.dictConfig` dict, e.g. `dgas api`'s), uvicorn logs through it, access log
+    included; without, it logs warnings and errors only."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    config = (
+        uvicorn.Config(app, log_config=log_config, lifespan="off")
+        if log_config
+        else uvicorn.Config(app, log_level="warning", lifespan="off")
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -91,3 +102,11 @@ def client_with_core(db_url: str) -> Iterator[httpx.Client]:
     ):
         assert client.post("/watchlists", json={"name": "core", "symbols": ["SPY"]}).is_success
         yield client
+
+
+def stored_watchlists(db_url: str) -> list[dict[str, Any]]:
+    """Every column of every stored watchlist, read from the table itself (not through the
+    API under test): what "nothing stored changed" compares."""
+    with make_engine(db_url).connect() as conn:
+        rows = conn.execute(sa.select(watchlists).order_by(watchlists.c.id)).mappings()
+        return [dict(row) for row in rows]
