@@ -243,6 +243,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "watchlist start": ("dgas watchlist start tech",),
     "watchlist stop": ("dgas watchlist stop tech",),
     "watchlist remove": ("dgas watchlist remove tech", "dgas watchlist remove tech --version 3"),
+    "watchlist import": (
+        "dgas watchlist import watchlists.yaml   # all or none; a name taken: error",
+        "dgas watchlist import watchlists.json --replace --json",
+    ),
     "api": (
         "dgas api                              # 127.0.0.1, no token needed",
         "dgas api --host 0.0.0.0 --port 8080   # needs DGAS_API_TOKEN",
@@ -373,13 +377,12 @@ def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def check_files_of(config: SchedulerConfig) -> SchedulerConfig:
-    """What a config names outside itself is part of it: a bad overrides or alert-rules file
-    (or a partitions_start the calendar does not cover) is bad input before anything runs,
-    not a run that fails (or half-runs) later."""
-    market = market_for(config, None)  # reads and checks the overrides file
-    market.check_in_range(config.partitions_start, "partitions_start")
-    if config.alerts_file:
-        alert_commands.load_checked_rules(config.alerts_file, config)
+    """What a config names outside itself is part of it: a bad overrides or alert-rules file,
+    partitions Dagster could not build, a log file that cannot be written are bad input
+    before anything runs, not a run that fails (or half-runs) later (`config_check`)."""
+    from dgas_pipeline.config_check import check_config
+
+    check_config(config)
     return config
 
 

@@ -20,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dgas_pipeline.data.settings import ProviderSettings
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
 from dgas_pipeline.executor_settings import ExecutorSettings
+from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.log_settings import LogSettings
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.planner import PlanSettings
 from dgas_pipeline.notify.settings import NotificationSettings
-from dgas_pipeline.yaml_files import read_yaml_mapping
+from dgas_pipeline.tickers import check_tickers
 
 DEFAULT_CONFIG_FILE = Path("dgas.yaml")
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "SPY", "QQQ")
@@ -41,12 +42,19 @@ PATTERNS = (
 # the hour (13:00 on early closes), so only intervals dividing 30 minutes keep every partition
 # window equal to the planner's bar. See defs/partitions.py.
 PARTITION_GRID = timedelta(minutes=30)
-_TICKER = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+# Upper bounds keep every duration inside datetime arithmetic and every count sensible: a
+# value past them is a typo, and would otherwise fail (OverflowError) only at run time.
+MAX_SYMBOLS_PER_CYCLE = 1000
+MAX_TIMEOUT_SECONDS = 24 * 60 * 60
+MAX_STALE_AFTER_MINUTES = 7 * 24 * 60
 _USERINFO = re.compile(r"(?<=://)([^:/?#@]*)(:)?[^/?#]*@")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    # allow_inf_nan=False: `.nan` or "1e400" is never a threshold.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, hide_input_in_errors=True, allow_inf_nan=False
+    )
 
 
 class CalendarSettings(_Strict):
@@ -74,14 +82,14 @@ class SchedulerConfig(_Strict):
     min_signal_strength: float = Field(0.5, ge=0, le=1)
     min_alignment: float = Field(0.6, ge=0, le=1)
     enabled_patterns: tuple[str, ...] = PATTERNS
-    max_symbols_per_cycle: int = Field(50, ge=1)
-    timeout_seconds: int = Field(180, ge=1)
+    max_symbols_per_cycle: int = Field(50, ge=1, le=MAX_SYMBOLS_PER_CYCLE)
+    timeout_seconds: int = Field(180, ge=1, le=MAX_TIMEOUT_SECONDS)
     run_on_startup: bool = False
     persist_state: bool = True
     data_delay_minutes: int = Field(0, ge=0, le=24 * 60)
     eod_delay_minutes: int = Field(20, ge=0, le=24 * 60)
     catchup_sessions: int = Field(5, ge=0, le=60)
-    stale_after_minutes: int = Field(60, ge=1)
+    stale_after_minutes: int = Field(60, ge=1, le=MAX_STALE_AFTER_MINUTES)
     partitions_start: date = date(2025, 1, 2)
     history_sessions: int = Field(10, ge=2, le=250)
     calendar: CalendarSettings = CalendarSettings()
@@ -106,39 +114,7 @@ class SchedulerConfig(_Strict):
     @field_validator("symbols", mode="before")
     @classmethod
     def _symbols(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            raise ValueError("must be a list of tickers, e.g. [AAPL, MSFT]")
-        problems = []
-        cleaned = []
-        for i, raw in enumerate(value):
-            symbol = str(raw).strip().upper()
-            if not isinstance(raw, str):
-                # YAML reads ON, NO, YES, OFF as booleans and ~ as null: "ON" would become
-                # the ticker TRUE. Only text is a ticker.
-                problems.append(
-                    InvalidInput(
-                        f"symbols[{i}]",
-                        raw,
-                        "is not a ticker but a YAML "
-                        f'{"null" if raw is None else type(raw).__name__}; quote it (e.g. "ON")',
-                    )
-                )
-            elif not _TICKER.match(symbol):
-                problems.append(
-                    InvalidInput(
-                        f"symbols[{i}]",
-                        raw,
-                        "is not a ticker (expected letters, digits, '.' or '-')",
-                    )
-                )
-            elif symbol in cleaned:
-                problems.append(InvalidInput(f"symbols[{i}]", raw, "is listed twice"))
-            cleaned.append(symbol)
-        if problems:
-            raise InvalidInputs(problems)
-        if not cleaned:
-            raise ValueError("must name at least one ticker")
-        return tuple(cleaned)
+        return check_tickers(value, "symbols")
 
     @field_validator("enabled_timeframes")
     @classmethod
@@ -188,6 +164,17 @@ class SchedulerConfig(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _symbols_fit_a_cycle(self) -> SchedulerConfig:
+        if len(self.symbols) > self.max_symbols_per_cycle:
+            raise InvalidInput(
+                "symbols",
+                f"{len(self.symbols)} tickers",
+                f"are more than max_symbols_per_cycle ({self.max_symbols_per_cycle}) allows "
+                "in one cycle (expected at most that many, or a higher limit)",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _timeframes_fit_interval(self) -> SchedulerConfig:
         base = parse_interval(self.interval)
         for i, tf in enumerate(self.enabled_timeframes):
@@ -222,6 +209,8 @@ def _parse(value: str, field: str) -> timedelta:
         return parse_interval(value, field)
     except InvalidInput as err:
         raise ValueError(err.expected) from None
+    except ValueError:  # `int()` refuses thousands of digits with its own words
+        raise ValueError("is not an interval (expected e.g. 30min or 1h)") from None
 
 
 def load_config(path: str | Path | None = None) -> SchedulerConfig:
@@ -242,7 +231,7 @@ def load_config(path: str | Path | None = None) -> SchedulerConfig:
 
 
 def parse_config_file(path: Path) -> SchedulerConfig:
-    raw = read_yaml_mapping(path, "config", "must be a YAML mapping of field: value")
+    raw = read_mapping(path, "config", "must be a YAML mapping of field: value")
     return validate_config(raw)
 
 

@@ -3,14 +3,31 @@
 Every bad input (config, overrides, CLI flags, bars, alert rules) ends as an `InvalidInput`
 naming the field, the value and what was expected, so the CLI can print one line and exit 2
 instead of a traceback.
+
+Every message is bounded, whatever the input: a value is shown as at most `SHOWN_MAX`
+characters (a 1 MiB string, a list expanded from YAML aliases or a 5,000-digit integer is cut
+with an ellipsis, without first building its whole text), a field path and an expectation are
+cut the same way, and a report lists at most `MAX_LINES` problems.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
+
+SHOWN_MAX: Final = 80
+"""Characters of a value shown in a message; the rest is cut with an ellipsis."""
+FIELD_MAX: Final = 160
+EXPECTED_MAX: Final = 400
+MAX_LINES: Final = 50
+"""Problems listed in one report; the rest are counted on one more line."""
+ELLIPSIS: Final = "…"
+# Integers with more bits than this are described, not printed: `repr` of a huge int is
+# quadratic and refuses beyond 4,300 digits.
+_INT_BITS_SHOWN: Final = 256
 
 
 class InvalidInput(ValueError):
@@ -20,7 +37,9 @@ class InvalidInput(ValueError):
         self.field = field
         self.value = value
         self.expected = expected
-        super().__init__(f"{field}: {value!r} {expected}")
+        super().__init__(
+            f"{cut(field, FIELD_MAX)}: {shown(value)} {cut(str(expected), EXPECTED_MAX)}"
+        )
 
     @property
     def lines(self) -> list[str]:
@@ -36,14 +55,68 @@ class InvalidInputs(InvalidInput):
         self.problems = problems
         first = problems[0]
         super().__init__(first.field, first.value, first.expected)
-        self.args = ("; ".join(str(p) for p in problems),)
+        self.args = ("; ".join(self.lines),)
 
     def __str__(self) -> str:
         return self.args[0]
 
     @property
     def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+        lines = [str(p) for p in self.problems[:MAX_LINES]]
+        rest = self.problems[MAX_LINES:]
+        if rest:
+            lines.append(
+                f"{cut(rest[0].field, FIELD_MAX)}: {ELLIPSIS} and {len(rest) - 1} more "
+                f"problems not shown (fix the {MAX_LINES} above first)"
+            )
+        return lines
+
+
+def cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit - 1` characters and an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def shown(value: Any) -> str:
+    """`repr(value)` at most `SHOWN_MAX` characters long, computed in bounded time."""
+    if isinstance(value, str):
+        text = repr(value[: SHOWN_MAX + 1])
+        if len(value) > SHOWN_MAX:
+            text = text[:-1]  # the closing quote of the slice: the value goes on
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > _INT_BITS_SHOWN:
+            digits = int(value.bit_length() * 0.30103) + 1
+            return f"<a {'negative ' if value < 0 else ''}number of about {digits} digits>"
+        text = repr(value)
+    else:
+        text = _REPR.repr(value)
+    return cut(text, SHOWN_MAX)
+
+
+def _bounded_repr() -> reprlib.Repr:
+    short = reprlib.Repr()
+    short.maxlevel = 3
+    short.maxtuple = short.maxlist = short.maxarray = short.maxset = short.maxfrozenset = 8
+    short.maxdeque = short.maxdict = 8
+    short.maxstring = short.maxother = SHOWN_MAX
+    short.maxlong = 40
+    return short
+
+
+_REPR: Final = _bounded_repr()
+
+
+def nested(prefix: str, err: InvalidInput) -> list[InvalidInput]:
+    """`err`'s problems with their fields inside `prefix` (`symbols[0]` -> `lists[2].symbols[0]`).
+
+    For an item checked on its own and reported as part of a file: the person reads the path
+    from the file's top.
+    """
+    problems = err.problems if isinstance(err, InvalidInputs) else [err]
+    return [
+        InvalidInput(f"{prefix}.{p.field}" if p.field else prefix, p.value, p.expected)
+        for p in problems
+    ]
 
 
 def field_path(prefix: str, loc: Iterable[str | int]) -> str:

@@ -37,6 +37,7 @@ DEFAULT_BACKEND = "rpc://"
 DEFAULT_QUEUE = "dgas"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUEUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
+MAX_CONCURRENT = 256
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -128,7 +129,7 @@ class ExecutorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     kind: ExecutorKind = "in_process"
-    max_concurrent: int | None = Field(None, ge=1)
+    max_concurrent: int | None = Field(None, ge=1, le=MAX_CONCURRENT)
     celery: CelerySettings = CelerySettings()
 
     @model_validator(mode="before")

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_MAX_BYTES = 1024 * 1024 * 1024  # a bigger log file is one nobody rotates
 
 
 class _Strict(BaseModel):
@@ -45,7 +46,7 @@ class FileLogSettings(_Strict):
     enabled: bool = True
     path: Path | None = None
     level: LogLevel = "DEBUG"
-    max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024)
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024, le=MAX_MAX_BYTES)
     backup_count: int = Field(5, ge=1, le=1000)
     json_lines: bool = False
 

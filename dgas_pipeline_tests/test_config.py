@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from dgas_pipeline.config import SchedulerConfig, load_config, validate_config
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import PlanSettings
+from dgas_pipeline_tests.deployment import run_dgas
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "dgas.example.yaml"
@@ -291,3 +292,194 @@ def test_example_config_names_secrets_only_as_environment_variables() -> None:
     assert "DGAS_DATABASE_URL" in text
     raw = yaml.safe_load(text)
     assert raw["database_url"] is None
+
+
+# -- tickers: one ASCII character set, checked before any case folding ---------------------------
+
+# (as written, as stored)
+TICKERS = [
+    pytest.param("AAPL", "AAPL", id="plain"),
+    pytest.param("brk.b", "BRK.B", id="class-share-dot-lower-case"),
+    pytest.param("BF-B", "BF-B", id="class-share-dash"),
+    pytest.param("I:SPX", "I:SPX", id="polygon-index"),
+    pytest.param("x:btcusd", "X:BTCUSD", id="polygon-crypto-lower-case"),
+    pytest.param(" msft ", "MSFT", id="spaces-around"),
+    pytest.param("A", "A", id="one-letter"),
+    pytest.param("ABCDEFGHIJ", "ABCDEFGHIJ", id="ten-characters"),
+    pytest.param("A1B2", "A1B2", id="digits-after-a-letter"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("written", "stored"), TICKERS)
+def test_real_tickers_are_accepted_and_stored_upper_case(written: str, stored: str) -> None:
+    assert validate_config({"symbols": [written]}).symbols == (stored,)
+
+
+NOT_TICKERS = [
+    pytest.param("ﬀ", id="ligature-ff-would-fold-to-FF"),
+    pytest.param("ß", id="sharp-s-would-fold-to-SS"),
+    pytest.param("ＡＡＰＬ", id="fullwidth-letters"),
+    pytest.param("İBM", id="dotted-capital-i"),
+    pytest.param("АAPL", id="cyrillic-a"),
+    pytest.param("AAPL\n", id="trailing-newline"),
+    pytest.param("A\u00a0B", id="no-break-space"),
+    pytest.param("BRK B", id="space-inside"),
+    pytest.param("X/Y", id="slash"),
+    pytest.param("../etc", id="path"),
+    pytest.param("BRK.", id="trailing-dot"),
+    pytest.param(".B", id="leading-dot"),
+    pytest.param("A..B", id="two-dots"),
+    pytest.param("A:-B", id="two-separators"),
+    pytest.param("1AB", id="leading-digit"),
+    pytest.param("ABCDEFGHIJK", id="eleven-characters"),
+    pytest.param("", id="empty"),
+    pytest.param("A_B", id="underscore"),
+    pytest.param("^GSPC", id="caret"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("written", NOT_TICKERS)
+def test_anything_else_is_refused_as_written_naming_its_index(written: str) -> None:
+    lines = problems({"symbols": ["SPY", written]})
+    assert len(lines) == 1
+    assert lines[0].startswith(f"symbols[1]: {written!r} is not a ticker (expected 1 to 10 ASCII")
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(True, "bool"), (None, "null"), (7, "int"), (1.5, "float"), ([], "list")],
+)
+def test_a_yaml_value_that_is_not_text_is_not_a_ticker(value: Any, kind: str) -> None:
+    (line,) = problems({"symbols": [value]})
+    assert line.startswith(f"symbols[0]: {value!r} is not a ticker but a YAML {kind}")
+
+
+# -- symbols per cycle ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("count", "limit"), [(3, 2), (51, 50), (1001, 1000)])
+def test_more_symbols_than_a_cycle_takes_are_refused_naming_the_limit(
+    count: int, limit: int
+) -> None:
+    symbols = [f"S{i}" for i in range(count)]
+    (line,) = problems({"symbols": symbols, "max_symbols_per_cycle": limit})
+    assert line.startswith(f"symbols: '{count} tickers' are more than max_symbols_per_cycle ")
+    assert f"({limit})" in line
+
+
+@pytest.mark.parametrize("count", [1, 2, 50])
+def test_as_many_symbols_as_a_cycle_takes_are_accepted(count: int) -> None:
+    symbols = tuple(f"S{i}" for i in range(count))
+    assert validate_config({"symbols": symbols, "max_symbols_per_cycle": count}).symbols == (
+        symbols
+    )
+
+
+# -- every number at its bounds: nothing that validates overflows at run time --------------------
+
+# (field as the file nests it, the largest value accepted)
+MAXIMA = [
+    ("max_symbols_per_cycle", 1000),
+    ("timeout_seconds", 86_400),
+    ("stale_after_minutes", 10_080),
+    ("data_delay_minutes", 1440),
+    ("eod_delay_minutes", 1440),
+    ("catchup_sessions", 60),
+    ("history_sessions", 250),
+    ("provider.synthetic_seed", 2**63 - 1),
+    ("provider.request_timeout_seconds", 600),
+    ("provider.max_retries", 20),
+    ("provider.backoff_base_seconds", 3600),
+    ("provider.backoff_max_seconds", 3600),
+    ("notifications.max_attempts", 20),
+    ("notifications.backoff_base_seconds", 3600),
+    ("notifications.backoff_max_seconds", 3600),
+    ("logging.file.max_bytes", 1024**3),
+    ("logging.file.backup_count", 1000),
+]
+
+
+def nest(field: str, value: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    node = raw
+    *parents, leaf = field.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return raw
+
+
+def read(config: SchedulerConfig, field: str) -> Any:
+    value: Any = config
+    for part in field.split("."):
+        value = getattr(value, part)
+    return value
+
+
+@pytest.mark.parametrize(("field", "largest"), MAXIMA)
+def test_each_number_is_accepted_at_its_maximum(field: str, largest: int) -> None:
+    assert read(validate_config(nest(field, largest)), field) == largest
+
+
+@pytest.mark.parametrize(
+    "beyond",
+    [
+        pytest.param(lambda m: m + 1, id="one-more"),
+        pytest.param(lambda m: 10**400, id="10-to-the-400"),
+        pytest.param(lambda m: "9" * 5000, id="5000-digits-as-text"),
+        pytest.param(lambda m: "1e400", id="1e400-as-text"),
+        pytest.param(lambda m: float("inf"), id="infinity"),
+    ],
+)
+@pytest.mark.parametrize(("field", "largest"), MAXIMA)
+def test_each_number_beyond_its_maximum_is_refused_naming_it(
+    field: str, largest: int, beyond: Any
+) -> None:
+    (line,) = problems(nest(field, beyond(largest)))
+    assert line.startswith(f"{field}: ")
+    assert len(line) < 300
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "min_confidence",
+        "min_signal_strength",
+        "min_alignment",
+        "provider.request_timeout_seconds",
+        "provider.backoff_base_seconds",
+        "notifications.backoff_max_seconds",
+    ],
+)
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "nan", "-inf", "1e400"])
+def test_nan_and_infinity_are_refused_where_a_finite_number_is_meant(
+    field: str, value: Any
+) -> None:
+    (line,) = problems(nest(field, value))
+    assert line.startswith(f"{field}: ")
+    assert "finite number" in line or "greater than" in line
+
+
+def test_an_interval_of_thousands_of_digits_is_refused_in_our_words() -> None:
+    (line,) = problems({"interval": "9" * 5000 + "min"})
+    assert line.startswith("interval: '9999")
+    assert line.endswith("is not an interval (expected e.g. 30min or 1h)")
+
+
+@pytest.mark.parametrize("ticker", ["ﬀ", "ＳＰＹ", "BRK.", "X/Y"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("run-once", "--at", "2026-11-20T11:05:00-05:00", "--symbols", "SPY,{ticker}"),
+        ("bars", "{ticker}", "--start", "2026-11-20", "--end", "2026-11-20"),
+    ],
+    ids=["run-once-symbols", "bars-symbol"],
+)
+def test_the_command_line_applies_the_same_ticker_rule_before_anything_runs(
+    tmp_path: Path, argv: tuple[str, ...], ticker: str
+) -> None:
+    code, out, err = run_dgas(*(part.format(ticker=ticker) for part in argv), "--json")
+    assert (code, out) == (2, "")
+    assert "Traceback" not in err
+    assert f"{ticker!r} is not a ticker" in err
+    assert not (tmp_path / ".dagster_home").exists()

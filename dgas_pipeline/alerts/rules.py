@@ -50,6 +50,8 @@ from dgas_pipeline.analysis.patterns import PATTERN_COLUMNS
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.notify.settings import CHANNEL_NAME_PATTERN
+from dgas_pipeline.tickers import MAX_LENGTH as MAX_TICKER_LENGTH
+from dgas_pipeline.tickers import TICKER_PATTERN
 
 SCHEMA_ID: Final = "https://dgas-pipeline.invalid/schemas/alert-rules.json"
 SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
@@ -65,7 +67,6 @@ RANGE_OPS: Final = ("between", "outside")
 OPS: Final = (*BINARY_OPS, *RANGE_OPS)
 
 RULE_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-TICKER_PATTERN: Final = r"^[A-Z][A-Z0-9.\-]{0,9}$"  # the config's tickers
 TIMEFRAME_PATTERN: Final = r"^[1-9][0-9]{0,3}(min|h)$"
 
 # Tags of the condition union; pydantic puts them in error locations, so they must never
@@ -411,7 +412,12 @@ class Rearm(_Strict):
 
 
 Ticker = Annotated[
-    str, Field(pattern=TICKER_PATTERN, description="an upper-case ticker, e.g. SPY or BRK.B")
+    str,
+    Field(
+        pattern=TICKER_PATTERN,
+        max_length=MAX_TICKER_LENGTH,
+        description="an upper-case ticker, e.g. SPY, BRK.B or I:SPX",
+    ),
 ]
 ChannelName = Annotated[
     str,

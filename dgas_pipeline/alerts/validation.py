@@ -38,8 +38,8 @@ from dgas_pipeline.alerts.rules import (
     rule_file_schema,
 )
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, field_path
+from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.market.intervals import format_interval
-from dgas_pipeline.yaml_files import read_yaml_mapping
 
 SCHEMA_RESOURCE: Final = "schema.json"
 FILE_FIELD: Final = "rules_file"
@@ -58,21 +58,8 @@ _SHOWN_MAX: Final = 60
 
 def load_rule_file(path: str | Path) -> RuleFile:
     """The rules in a YAML or JSON file (`.json` is read as JSON, anything else as YAML)."""
-    path = Path(path)
-    if path.suffix.lower() == ".json":
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise InvalidInput(FILE_FIELD, str(path), f"cannot be read ({err.strerror})") from None
-        except json.JSONDecodeError as err:
-            raise InvalidInput(
-                FILE_FIELD, str(path), f"is not valid JSON at line {err.lineno}"
-            ) from None
-        if not isinstance(document, dict):
-            raise InvalidInput(FILE_FIELD, str(path), "must be a JSON object with an alerts list")
-    else:
-        document = read_yaml_mapping(path, FILE_FIELD, "must be a mapping with an alerts list")
-    return parse_rule_file(document)
+    kind = "a JSON object" if Path(path).suffix.lower() == ".json" else "a mapping"
+    return parse_rule_file(read_mapping(path, FILE_FIELD, f"must be {kind} with an alerts list"))
 
 
 def parse_rule_file(document: Any) -> RuleFile:
@@ -206,6 +193,8 @@ def _explain(error: SchemaError, root: dict[str, Any]) -> Iterator[InvalidInput]
         yield InvalidInput(where, instance, f"does not match {expected}{_described(schema)}")
     elif kind == "minLength":
         yield InvalidInput(where, instance, "must not be empty")
+    elif kind == "maxLength":
+        yield InvalidInput(where, instance, f"is longer than {expected} characters")
     else:  # a keyword this schema does not use today: jsonschema's own words
         yield InvalidInput(where, _shown(instance), error.message)
 

@@ -8,7 +8,6 @@ fetcher does, once, for all providers) and it reports any failure of its own as
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -16,14 +15,11 @@ import pandas as pd
 
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import parse_interval, require_aware
+from dgas_pipeline.tickers import check_stored_ticker
 
 RAW_COLUMNS = ["symbol", "ts", "open", "high", "low", "close", "volume"]
 PRICE_COLUMNS = ["open", "high", "low", "close"]
 VALUE_COLUMNS = [*PRICE_COLUMNS, "volume"]
-
-# Letters and digits plus the separators real tickers use (BRK.B, BF-B, ^GSPC). No slashes,
-# so a symbol can never name a file outside the files provider's directory.
-_SYMBOL = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9.\-_=^]{0,31}$")
 
 
 class ProviderError(Exception):
@@ -48,11 +44,10 @@ class BarProvider(Protocol):
 
 
 def check_symbol(symbol: object, field: str = "symbol") -> str:
-    if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
-        raise InvalidInput(
-            field, symbol, "is not a ticker (expected letters, digits, '.', '-', '^', '=' or '_')"
-        )
-    return symbol
+    """Providers are asked for tickers as the config stores them (`dgas_pipeline.tickers`):
+    no slash or `..`, so a symbol can never name a file outside the files provider's
+    directory."""
+    return check_stored_ticker(symbol, field)
 
 
 def check_window(

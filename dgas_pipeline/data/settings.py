@@ -13,23 +13,29 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ProviderName = Literal["synthetic", "files", "polygon"]
+# Upper bounds: a wait or a retry count past them is a typo, and would otherwise overflow
+# (`time.sleep`, `2 ** attempt` as a float) only when a provider misbehaves at run time.
+MAX_REQUEST_TIMEOUT_SECONDS = 600
+MAX_RETRIES = 20
+MAX_BACKOFF_SECONDS = 3600
+SEED_MAX = 2**63 - 1  # as large as a file may hold (input_files.MAX_INTEGER)
 
 
 class ProviderSettings(BaseModel):
     """Provider chain and network behaviour; unknown keys are errors, like the rest of config."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     chain: list[ProviderName] = Field(default_factory=lambda: ["synthetic"])
-    synthetic_seed: int = 0
+    synthetic_seed: int = Field(default=0, ge=-SEED_MAX, le=SEED_MAX)
     # Validated even when left out: "files" in the chain without a directory is a mistake.
     files_dir: Path | None = Field(default=None, validate_default=True)
     polygon_base_url: str = "https://api.polygon.io"
     polygon_api_key_env: str = "POLYGON_API_KEY"
-    request_timeout_seconds: float = Field(default=10, gt=0)
-    max_retries: int = Field(default=4, ge=0)
-    backoff_base_seconds: float = Field(default=0.5, ge=0)
-    backoff_max_seconds: float = Field(default=30, ge=0)
+    request_timeout_seconds: float = Field(default=10, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
+    max_retries: int = Field(default=4, ge=0, le=MAX_RETRIES)
+    backoff_base_seconds: float = Field(default=0.5, ge=0, le=MAX_BACKOFF_SECONDS)
+    backoff_max_seconds: float = Field(default=30, ge=0, le=MAX_BACKOFF_SECONDS)
 
     @field_validator("chain")
     @classmethod

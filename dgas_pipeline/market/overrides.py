@@ -8,19 +8,26 @@ A national day of mourning is announced days before it happens, long before a ne
     early_closes:
       - {date: 2026-12-09, close: "13:00", reason: "Exchange notice"}
 
-`close` is exchange-local wall time.
+`close` is exchange-local wall time. Each date must be a session of the exchange's calendar
+(closing a Saturday or Christmas again is a mistake, probably a wrong date) inside the range
+the process calendar covers, and an early close must fall inside that session: after its
+open, before its scheduled close.
 """
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from dgas_pipeline.errors import InvalidInput, from_validation_error
-from dgas_pipeline.yaml_files import read_yaml_mapping
+from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
+from dgas_pipeline.input_files import read_mapping
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
 
 class Closure(BaseModel):
@@ -87,6 +94,62 @@ class CalendarOverrides(BaseModel):
     def early_close(self, day: date) -> EarlyClose | None:
         return next((c for c in self.early_closes if c.date == day), None)
 
+    def check_fits(
+        self, calendar: xcals.ExchangeCalendar, exchange: str, first_day: date, last_day: date
+    ) -> None:
+        """Every date a session of `calendar` within first_day..last_day, every early close
+        inside its session; `InvalidInputs` naming each entry that is not."""
+        sessions = calendar.schedule
+        tz = ZoneInfo(str(calendar.tz))
+        problems: list[InvalidInput] = []
+        for name, entries in (("closures", self.closures), ("early_closes", self.early_closes)):
+            for i, entry in enumerate(entries):
+                field, day = f"{name}[{i}]", entry.date
+                if not first_day <= day <= last_day:
+                    problems.append(
+                        InvalidInput(
+                            f"{field}.date",
+                            day.isoformat(),
+                            f"is outside the {exchange} calendar ({first_day.isoformat()} "
+                            f"to {last_day.isoformat()})",
+                        )
+                    )
+                    continue
+                key = datetime.combine(day, time(0))
+                if key not in sessions.index:
+                    already = "closed that day anyway" if name == "closures" else "closed"
+                    problems.append(
+                        InvalidInput(
+                            f"{field}.date",
+                            day.isoformat(),
+                            f"is not a session of {exchange} ({_closed_because(calendar, day)}"
+                            f"): the exchange is {already} (expected a trading day)",
+                        )
+                    )
+                    continue
+                if isinstance(entry, EarlyClose):
+                    opens = sessions.at[key, "open"].to_pydatetime().astimezone(tz)
+                    closes = sessions.at[key, "close"].to_pydatetime().astimezone(tz)
+                    if not opens < datetime.combine(day, entry.close, tz) < closes:
+                        # An "early" close at or after the scheduled one would lengthen the day.
+                        problems.append(
+                            InvalidInput(
+                                f"{field}.close",
+                                entry.close.strftime("%H:%M"),
+                                f"is not between the session's open ({opens:%H:%M}) and its "
+                                f"scheduled close ({closes:%H:%M})",
+                            )
+                        )
+        if problems:
+            raise InvalidInputs(problems)
+
+
+def _closed_because(calendar: xcals.ExchangeCalendar, day: date) -> str:
+    if day.weekday() >= 5:
+        return f"a {day:%A}"
+    named = calendar.regular_holidays.holidays(start=day, end=day, return_name=True)
+    return str(named.iloc[0]) if len(named) else "a holiday"
+
 
 NO_OVERRIDES = CalendarOverrides()
 
@@ -95,7 +158,7 @@ def load_overrides(path: str | Path | None) -> CalendarOverrides:
     """Read and validate an overrides file; errors name the file's field and value."""
     if path is None:
         return NO_OVERRIDES
-    raw = read_yaml_mapping(Path(path), "overrides", "must be a mapping with closures/early_closes")
+    raw = read_mapping(Path(path), "overrides", "must be a mapping with closures/early_closes")
     if not raw:
         return NO_OVERRIDES
     try:

@@ -61,6 +61,7 @@ class MarketHoursManager:
         self._bounds = calendar_bounds()
         self._calendar = exchange_calendar(exchange, self._bounds)
         self.tz = ZoneInfo(str(self._calendar.tz))
+        overrides.check_fits(self._calendar, exchange, *self._bounds)
 
     # -- questions ---------------------------------------------------------------------------
 
@@ -161,17 +162,8 @@ class MarketHoursManager:
         for ec in self.overrides.early_closes:
             if ec.date in dates:
                 i = dates.index(ec.date)
-                close = datetime.combine(ec.date, ec.close, self.tz).astimezone(UTC)
-                if not opens[i] < close < closes[i]:
-                    # An "early" close at or after the scheduled close would lengthen the day.
-                    raise InvalidInput(
-                        f"early_closes[{self.overrides.early_closes.index(ec)}].close",
-                        ec.close.strftime("%H:%M"),
-                        "is not between the session's open "
-                        f"({opens[i].astimezone(self.tz):%H:%M}) and its scheduled close "
-                        f"({closes[i].astimezone(self.tz):%H:%M})",
-                    )
-                closes[i] = close
+                # Inside the session: checked when the manager was built (`check_fits`).
+                closes[i] = datetime.combine(ec.date, ec.close, self.tz).astimezone(UTC)
                 early[i] = True
         keep = [i for i, d in enumerate(dates) if d not in closed]
         return (

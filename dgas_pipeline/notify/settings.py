@@ -35,6 +35,7 @@ FIELD: Final = "notifications"
 """The field of the app config that holds these settings; error paths start with it."""
 
 CHANNEL_NAME_PATTERN: Final = r"[a-z0-9_-]{1,64}"
+MAX_BACKOFF_SECONDS: Final = 3600
 
 
 class ChannelSettings(BaseModel):
@@ -64,12 +65,14 @@ def _default_channels() -> list[ChannelSettings]:
 class NotificationSettings(BaseModel):
     """Channels plus the retry policy every channel gets (exponential backoff, full jitter)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, hide_input_in_errors=True, allow_inf_nan=False
+    )
 
     channels: list[ChannelSettings] = Field(default_factory=_default_channels)
     max_attempts: int = Field(default=4, ge=1, le=20)
-    backoff_base_seconds: float = Field(default=0.5, ge=0)
-    backoff_max_seconds: float = Field(default=30, ge=0)
+    backoff_base_seconds: float = Field(default=0.5, ge=0, le=MAX_BACKOFF_SECONDS)
+    backoff_max_seconds: float = Field(default=30, ge=0, le=MAX_BACKOFF_SECONDS)
 
     @model_validator(mode="wrap")
     @classmethod

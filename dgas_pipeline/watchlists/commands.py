@@ -1,7 +1,7 @@
-"""`dgas watchlist add|list|show|update|start|stop|remove` and `dgas api`.
+"""`dgas watchlist add|list|show|update|start|stop|remove|import` and `dgas api`.
 
-Thin: parse flags into the service's payloads and render its answers; all validation lives
-in `service.py`, which the REST API uses too.
+Thin: parse flags (or read the import file) into the service's payloads and render its
+answers; all validation lives in `service.py`, which the REST API uses too.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import os
 from typing import Any
 
 from dgas_pipeline.config import SchedulerConfig, load_config
+from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.market import MarketHoursManager, load_overrides
 from dgas_pipeline.store.engine import DATABASE_URL_ENV, database_url, ensure_schema, make_engine
 from dgas_pipeline.store.tables import WATCHLIST_EVERY_BAR
 from dgas_pipeline.watchlists.service import WatchlistService
 
+IMPORT_FILE_FIELD = "watchlists_file"
 DEFAULT_API_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8001
 
@@ -76,6 +78,23 @@ def add_commands(
     )
     remove.set_defaults(handler=cmd_remove, render=render_removed)
 
+    load = sub.add_parser(
+        "import",
+        parents=[common],
+        help="create the watchlists of a YAML or JSON file, all or none",
+    )
+    load.add_argument(
+        "file",
+        metavar="F",
+        help="{watchlists: [{name, symbols, schedule, enabled}, ...]} (JSON if *.json)",
+    )
+    load.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite watchlists that already exist under the same name (default: an error)",
+    )
+    load.set_defaults(handler=cmd_import, render=render_imported)
+
     api = commands.add_parser(
         "api",
         parents=[common],
@@ -130,6 +149,17 @@ def cmd_stop(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_remove(args: argparse.Namespace) -> dict[str, Any]:
     return {"removed": _service(args).remove(args.name, args.version).to_json()}
+
+
+def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
+    # The file is read and checked before the database is touched.
+    payload = read_mapping(args.file, IMPORT_FILE_FIELD, "must be a mapping with a watchlists list")
+    imported = _service(args).import_all(payload, replace=args.replace)
+    return {
+        "watchlists": [w.to_json() for w in imported.watchlists],
+        "created": imported.created,
+        "replaced": imported.replaced,
+    }
 
 
 def cmd_api(args: argparse.Namespace) -> dict[str, Any]:
@@ -192,6 +222,13 @@ def render_watchlist(result: dict[str, Any]) -> str:
 
 def render_removed(result: dict[str, Any]) -> str:
     return f"removed {result['removed']['name']}"
+
+
+def render_imported(result: dict[str, Any]) -> str:
+    created, replaced = result["created"], result["replaced"]
+    lines = [f"created {name}" for name in created] + [f"replaced {name}" for name in replaced]
+    lines.append(f"{len(created)} created, {len(replaced)} replaced")
+    return "\n".join(lines)
 
 
 def render_list(result: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@ share, so both accept exactly the same input and fail with exactly the same mess
 
 Payloads are pydantic models (the API declares them in its OpenAPI document too); every
 error names the field and the value, e.g. `symbols[1]: 'BRK B' is not a ticker ...`. Tickers
-follow the config's rule (`SchedulerConfig._symbols`), so a watchlist accepts what `dgas.yaml`
+follow the one rule of `dgas_pipeline.tickers`, so a watchlist accepts what `dgas.yaml`
 accepts. An `HH:MM` schedule must fall inside the exchange's regular session: a watchlist runs
 on the session's clock, and a time the market is never open at would be skipped every day.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import time
 from typing import Annotated, Any, TypeVar
 
@@ -23,26 +24,28 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from dgas_pipeline.config import SchedulerConfig
-from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
+from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error, nested
 from dgas_pipeline.market import MarketHoursManager
 from dgas_pipeline.store.engine import write_transaction
 from dgas_pipeline.store.tables import WATCHLIST_EVERY_BAR
+from dgas_pipeline.tickers import INPUT_PATTERN, MAX_LENGTH, check_tickers
 from dgas_pipeline.watchlists import store
 from dgas_pipeline.watchlists.store import Watchlist
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 SCHEDULE_PATTERN = r"^(every_bar|([01][0-9]|2[0-3]):[0-5][0-9])$"
-# What the OpenAPI document promises of a ticker; the config's rule, applied after
-# upper-casing, is the one enforced (`SchedulerConfig._symbols`).
-TICKER_PATTERN = r"^[A-Za-z][A-Za-z0-9.-]{0,9}$"
-Ticker = Annotated[str, WithJsonSchema({"type": "string", "pattern": TICKER_PATTERN})]
+# What the OpenAPI document promises of a ticker; `check_tickers` enforces the same rule.
+Ticker = Annotated[
+    str, WithJsonSchema({"type": "string", "pattern": INPUT_PATTERN, "maxLength": MAX_LENGTH})
+]
 # Bounds a request's size; a cycle processes at most `max_symbols_per_cycle` anyway.
 MAX_SYMBOLS = 500
 # The `version` column is a 32-bit INTEGER: a larger number is bad input, not a crash.
 MAX_VERSION = 2**31 - 1
+# Watchlists in one import file.
+MAX_IMPORTED = 1000
 
 _NAME = re.compile(NAME_PATTERN.strip("^$"))
 _SCHEDULE = re.compile(SCHEDULE_PATTERN.strip("^$"))
@@ -124,6 +127,23 @@ class WatchlistUpdate(BaseModel):
         return None if value is None else _check_schedule(value)
 
 
+class WatchlistImport(BaseModel):
+    """A file of watchlists (`dgas watchlist import`): each entry as `WatchlistCreate`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    watchlists: list[Any] = Field(min_length=1, max_length=MAX_IMPORTED)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: every watchlist of the file as stored now, by name."""
+
+    watchlists: list[Watchlist]
+    created: list[str]
+    replaced: list[str]
+
+
 class WatchlistService:
     """The watchlist operations over one database, for one exchange."""
 
@@ -142,6 +162,100 @@ class WatchlistService:
         self._check_session_time(new.schedule)
         with write_transaction(self.engine) as conn:
             return store.add_watchlist(conn, new.name, new.symbols, new.schedule, new.enabled)
+
+    def import_all(self, payload: Mapping[str, Any], *, replace: bool = False) -> Imported:
+        """Every watchlist of `payload` (`{watchlists: [...]}`) in one transaction: all or none.
+
+        Each entry is checked as `add` checks it, and a name may appear once in the file;
+        errors name the entry (`watchlists[2].symbols[0]`). A name that is already a
+        watchlist is an error unless `replace`, which overwrites its symbols, schedule and
+        enabled flag (keeping its history and bumping its version).
+        """
+        document = validate(WatchlistImport, payload)
+        entries: list[WatchlistCreate] = []
+        problems: list[InvalidInput] = []
+        first: dict[str, int] = {}
+        for i, raw in enumerate(document.watchlists):
+            where = f"watchlists[{i}]"
+            if not isinstance(raw, Mapping):
+                problems.append(
+                    InvalidInput(
+                        where,
+                        raw,
+                        "is not a watchlist (expected a mapping of name, symbols, schedule, "
+                        "enabled)",
+                    )
+                )
+                continue
+            name = raw.get("name")
+            if isinstance(name, str) and name in first:
+                problems.append(
+                    InvalidInput(
+                        f"{where}.name", name, f"is listed twice (also watchlists[{first[name]}])"
+                    )
+                )
+            elif isinstance(name, str):
+                first[name] = i
+            try:
+                entry = validate(WatchlistCreate, raw)
+                self._check_session_time(entry.schedule)
+            except InvalidInput as err:
+                problems.extend(nested(where, err))
+                continue
+            entries.append(entry)
+        if problems:
+            raise InvalidInputs(problems)
+        with write_transaction(self.engine) as conn:
+            return self._import(conn, entries, first, replace)
+
+    def _import(
+        self,
+        conn: Connection,
+        entries: list[WatchlistCreate],
+        index: dict[str, int],
+        replace: bool,
+    ) -> Imported:
+        stored: list[Watchlist] = []
+        created: list[str] = []
+        replaced: list[str] = []
+        problems: list[InvalidInput] = []
+        for entry in entries:
+            where = f"watchlists[{index[entry.name]}]"
+            current = store.find_watchlist(conn, entry.name)
+            try:
+                if current is None:
+                    stored.append(
+                        store.add_watchlist(
+                            conn, entry.name, entry.symbols, entry.schedule, entry.enabled
+                        )
+                    )
+                    created.append(entry.name)
+                elif replace:
+                    stored.append(
+                        store.update_watchlist(
+                            conn,
+                            entry.name,
+                            expected_version=current.version,
+                            symbols=entry.symbols,
+                            schedule=entry.schedule,
+                            enabled=entry.enabled,
+                        )
+                    )
+                    replaced.append(entry.name)
+                else:
+                    problems.append(
+                        InvalidInput(
+                            f"{where}.name",
+                            entry.name,
+                            "is already a watchlist (import --replace overwrites it, or "
+                            "rename it in the file)",
+                        )
+                    )
+            except InvalidInput as err:  # a concurrent writer got there between our steps
+                problems.extend(nested(where, err))
+        if problems:
+            raise InvalidInputs(problems)  # rolls the whole import back
+        return Imported(stored, created, replaced)
 
     def list_all(self) -> list[Watchlist]:
         with self.engine.connect() as conn:
@@ -217,26 +331,16 @@ def _check_symbols(value: Any) -> Any:
         raise ValueError('must be a list of tickers, e.g. ["SPY", "AAPL"]')
     if len(value) > MAX_SYMBOLS:
         raise ValueError(f"has {len(value)} tickers (at most {MAX_SYMBOLS})")
-    # The config's rule would turn `null` into the ticker "NONE": JSON demands strings here.
-    problems = {
-        i: InvalidInput(f"symbols[{i}]", raw, "is not a ticker (expected a string)")
+    # JSON has no YAML booleans to explain: a non-string is simply not a ticker.
+    not_text = {
+        f"symbols[{i}]": InvalidInput(f"symbols[{i}]", raw, "is not a ticker (expected a string)")
         for i, raw in enumerate(value)
         if not isinstance(raw, str)
     }
     try:
-        cleaned = SchedulerConfig._symbols(value)
+        return list(check_tickers(value, "symbols"))
     except InvalidInputs as err:
-        for i, problem in enumerate(err.problems):
-            problems.setdefault(_index(problem.field, fallback=len(value) + i), problem)
-    if problems:
-        raise InvalidInputs([problems[i] for i in sorted(problems)])
-    return list(cleaned)
-
-
-def _index(field: str, fallback: int) -> int:
-    """The list index in a field such as `symbols[3]`."""
-    digits = field.rpartition("[")[2].rstrip("]")
-    return int(digits) if digits.isdigit() else fallback
+        raise InvalidInputs([not_text.get(p.field, p) for p in err.problems]) from None
 
 
 def _check_schedule(value: Any) -> Any:

@@ -319,8 +319,8 @@ INVALID_FILES = [
     pytest.param(
         rule_with(symbols="symbols: [spy]"),
         [
-            "alerts[0].symbols[0]: 'spy' does not match ^[A-Z][A-Z0-9.\\-]{0,9}$ "
-            "(expected an upper-case ticker, e.g. SPY or BRK.B)"
+            "alerts[0].symbols[0]: 'spy' does not match ^[A-Z][A-Z0-9]*(?:[.:-][A-Z0-9]+)*$ "
+            "(expected an upper-case ticker, e.g. SPY, BRK.B or I:SPX)"
         ],
         id="lower-case-ticker",
     ),
@@ -355,7 +355,10 @@ INVALID_FILES = [
     ),
     pytest.param(
         rule_with(rearm="rearm: {hysteresis: .nan}"),
-        ["alerts[0].rearm.hysteresis: nan must be a finite number"],
+        [
+            "alerts[0].rearm.hysteresis: '.nan' is not a finite number "
+            "(NaN and infinity are not allowed) (line 6)"
+        ],
         id="nan-hysteresis",
     ),
     pytest.param(
@@ -395,7 +398,10 @@ def test_a_file_that_is_not_yaml_names_the_line(
     path = write(tmp_path, "alerts:\n  - name: [unclosed\n")
     code, _, err = dgas(capsys, "alerts", "validate", str(path))
     assert code == 2
-    assert err == f"dgas: rules_file: '{path}' is not valid YAML at line 3\n"
+    assert err == (
+        f"dgas: rules_file: '{path}' is not valid YAML at line 3 "
+        "(did not find expected ',' or ']')\n"
+    )
 
 
 def test_a_missing_file_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -438,3 +444,69 @@ def test_the_model_refuses_what_the_schema_refuses() -> None:
                 ]
             }
         )
+
+
+# -- rule files as an attacker writes them: refused before the schema sees them -------------------
+
+
+def _json_rule(**changes: object) -> str:
+    rule = {"name": "r", "symbols": ["SPY"], "timeframe": "30min",
+            "when": {"field": "close", "op": "gt", "value": 1}, **changes}  # fmt: skip
+    return json.dumps({"alerts": [rule]})
+
+
+def _nested_not(levels: int) -> str:
+    return "{not: " * levels + "{field: close, op: gt, value: 1}" + "}" * levels
+
+
+HOSTILE_RULES = [
+    pytest.param("rules.yaml", rule_with(when="when: {field: close, op: gt, op: lt, value: 1}"),
+                 "alerts[0].when.op: 'op' is a duplicate key (first at line 5); a key may appear "
+                 "once in a mapping (line 5)", id="yaml-duplicate-op"),
+    pytest.param("rules.json", _json_rule().replace('"name": "r"', '"name": "r", "name": "s"'),
+                 "alerts[0].name: 'name' is a duplicate key (first at line 1); a key may appear "
+                 "once in a mapping (line 1)", id="json-duplicate-name"),
+    pytest.param("rules.json", _json_rule(when={"field": "close", "op": "gt", "value": 1})
+                 .replace('"value": 1}', '"value": NaN}'),
+                 "alerts[0].when.value: 'NaN' is not a finite number (NaN and infinity are not "
+                 "allowed) (line 1)", id="json-nan-threshold"),
+    pytest.param("rules.yaml", rule_with(when="when: {field: close, op: gt, value: -.inf}"),
+                 "alerts[0].when.value: '-.inf' is not a finite number (NaN and infinity are not "
+                 "allowed) (line 5)", id="yaml-minus-infinity-threshold"),
+    pytest.param("rules.yaml", rule_with(rearm="rearm: {persistence_bars: 1" + "0" * 30 + "}"),
+                 "alerts[0].rearm.persistence_bars: 1" + "0" * 30 + " is too large a number to "
+                 "use (expected at most 9223372036854775807) (line 6)", id="yaml-huge-count"),
+    pytest.param("rules.yaml", rule_with(when=f"when: {_nested_not(40)}"),
+                 "rules_file: '{path}' nests deeper than 32 levels (at line 5; the limit is 32)",
+                 id="forty-nested-nots"),
+    pytest.param("rules.yaml", rule_with(symbols="symbols: [!!binary U1BZ]"),
+                 "alerts[0].symbols[0]: '!!binary' is a YAML tag these files do not use "
+                 "(expected plain text, numbers, true/false or null) (line 3)", id="binary-tag"),
+    pytest.param("rules.yaml", rule_with(symbols="symbols: [ﬀ]"),
+                 "alerts[0].symbols[0]: 'ﬀ' does not match ^[A-Z][A-Z0-9]*(?:[.:-][A-Z0-9]+)*$ "
+                 "(expected an upper-case ticker, e.g. SPY, BRK.B or I:SPX)",
+                 id="ligature-ticker"),
+    pytest.param("rules.yaml", rule_with(symbols="symbols: [ABCDEFGHIJK]"),
+                 "alerts[0].symbols[0]: 'ABCDEFGHIJK' is longer than 10 characters",
+                 id="eleven-character-ticker"),
+]  # fmt: skip
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("name", "text", "expected"), HOSTILE_RULES)
+def test_a_hostile_rule_file_is_refused_with_the_path_in_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text, name)
+    code, out, err = dgas(capsys, "alerts", "validate", str(path))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"dgas: {expected.format(path=path)}"]
+
+
+@pytest.mark.parametrize("symbol", ["I:SPX", "BRK.B", "BF-B", "ABCDEFGHIJ"])
+def test_every_real_ticker_is_accepted_in_rules(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, symbol: str
+) -> None:
+    path = write(tmp_path, rule_with(symbols=f'symbols: ["{symbol}"]'))
+    code, _, err = dgas(capsys, "alerts", "validate", str(path))
+    assert code == 0, err

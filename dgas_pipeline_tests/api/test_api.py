@@ -124,7 +124,8 @@ def test_invalid_creates_are_422_naming_each_field(
 def test_422_messages_give_the_value_and_what_was_expected(client: httpx.Client) -> None:
     response = client.post("/watchlists", json={"name": "core", "symbols": ["SPY", "BRK B"]})
     assert response.json()["detail"][0]["msg"] == (
-        "symbols[1]: 'BRK B' is not a ticker (expected letters, digits, '.' or '-')"
+        "symbols[1]: 'BRK B' is not a ticker (expected 1 to 10 ASCII letters and digits "
+        "starting with a letter, parts joined by '.', '-' or ':', e.g. BRK.B, BF-B or I:SPX)"
     )
     assert response.json()["detail"][0]["loc"] == ["body", "symbols[1]"]
 

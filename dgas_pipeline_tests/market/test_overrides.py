@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from dgas_pipeline.market import (
     plan_launches,
 )
 from dgas_pipeline.market.overrides import NO_OVERRIDES
+from dgas_pipeline_tests.deployment import run_dgas
 
 GOOD = """\
 closures:
@@ -201,7 +202,123 @@ def test_unreadable_overrides_file_is_bad_input(tmp_path: Path) -> None:
 )
 def test_early_close_outside_the_session_is_rejected(tmp_path: Path, close: str) -> None:
     text = f'early_closes:\n  - {{date: 2026-12-09, close: "{close}", reason: "x"}}\n'
-    market = MarketHoursManager(overrides=load_overrides(write(tmp_path, text)))
+    overrides = load_overrides(write(tmp_path, text))
     with pytest.raises(InvalidInput) as err:
-        market.session_intervals(date(2026, 12, 9), timedelta(minutes=30))
+        MarketHoursManager(overrides=overrides)  # refused with the clock, before any question
     assert (err.value.field, err.value.value) == ("early_closes[0].close", close)
+
+
+# -- every date a session of the exchange, every early close inside its session ---------------
+
+# (entry, the field named, a piece of the message)
+NOT_FITTING = [
+    pytest.param("closures:\n  - {date: 2026-12-12, reason: x}\n",
+                 "closures[0].date", "is not a session of XNYS (a Saturday)",
+                 id="closure-saturday"),
+    pytest.param("closures:\n  - {date: 2026-12-13, reason: x}\n",
+                 "closures[0].date", "(a Sunday)", id="closure-sunday"),
+    pytest.param("closures:\n  - {date: 2026-12-25, reason: x}\n",
+                 "closures[0].date", "(Christmas)", id="closure-christmas"),
+    pytest.param("closures:\n  - {date: 2026-11-26, reason: x}\n",
+                 "closures[0].date", "(Thanksgiving", id="closure-thanksgiving"),
+    pytest.param("closures:\n  - {date: 2026-04-03, reason: x}\n",
+                 "closures[0].date", "(Good Friday)", id="closure-good-friday"),
+    pytest.param("closures:\n  - {date: 1990-01-02, reason: x}\n",
+                 "closures[0].date", "is outside the XNYS calendar",
+                 id="closure-before-the-calendar"),
+    pytest.param("closures:\n  - {date: 2099-01-02, reason: x}\n",
+                 "closures[0].date", "is outside the XNYS calendar",
+                 id="closure-after-the-calendar"),
+    pytest.param('early_closes:\n  - {date: 2026-12-12, close: "13:00", reason: x}\n',
+                 "early_closes[0].date", "the exchange is closed", id="early-close-saturday"),
+    pytest.param('early_closes:\n  - {date: 2026-01-01, close: "13:00", reason: x}\n',
+                 "early_closes[0].date", "(New Year", id="early-close-new-years-day"),
+    pytest.param('early_closes:\n  - {date: 2099-06-01, close: "13:00", reason: x}\n',
+                 "early_closes[0].date", "is outside", id="early-close-after-the-calendar"),
+    pytest.param('early_closes:\n  - {date: 2026-12-09, close: "09:30", reason: x}\n',
+                 "early_closes[0].close", "is not between the session's open (09:30)",
+                 id="early-close-at-the-open"),
+    pytest.param('early_closes:\n  - {date: 2026-12-09, close: "00:00", reason: x}\n',
+                 "early_closes[0].close", "open (09:30)", id="early-close-at-midnight"),
+    pytest.param('early_closes:\n  - {date: 2026-12-09, close: "23:59", reason: x}\n',
+                 "early_closes[0].close", "scheduled close (16:00)",
+                 id="early-close-before-midnight"),
+    pytest.param('early_closes:\n  - {date: 2026-11-27, close: "13:00", reason: x}\n',
+                 "early_closes[0].close", "scheduled close (13:00)",
+                 id="early-close-at-the-librarys-early-close"),
+    pytest.param('early_closes:\n  - {date: 2026-03-09, close: "16:30", reason: x}\n',
+                 "early_closes[0].close", "scheduled close (16:00)",
+                 id="early-close-after-the-close-on-the-dst-monday"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "field", "piece"), NOT_FITTING)
+def test_override_dates_must_be_sessions_inside_the_calendar(
+    tmp_path: Path, text: str, field: str, piece: str
+) -> None:
+    overrides = load_overrides(write(tmp_path, text))
+    with pytest.raises(InvalidInput) as err:
+        MarketHoursManager(overrides=overrides)
+    (line,) = err.value.lines
+    assert line.startswith(f"{field}: ")
+    assert piece in line
+
+
+def test_every_entry_that_does_not_fit_is_reported_at_once(tmp_path: Path) -> None:
+    text = (
+        "closures:\n  - {date: 2026-12-08, reason: fits}\n  - {date: 2026-12-12, reason: sat}\n"
+        'early_closes:\n  - {date: 2026-12-25, close: "13:00", reason: xmas}\n'
+        '  - {date: 2026-12-09, close: "17:00", reason: late}\n'
+    )
+    with pytest.raises(InvalidInput) as err:
+        MarketHoursManager(overrides=load_overrides(write(tmp_path, text)))
+    assert [line.split(":")[0] for line in err.value.lines] == [
+        "closures[1].date",
+        "early_closes[0].date",
+        "early_closes[1].close",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('early_closes:\n  - {date: 2026-11-27, close: "12:00", reason: x}\n',
+                     id="earlier-than-the-librarys-early-close"),
+        pytest.param('early_closes:\n  - {date: 2026-12-09, close: "09:31", reason: x}\n',
+                     id="a-minute-after-the-open"),
+        pytest.param('early_closes:\n  - {date: 2026-12-09, close: "15:59", reason: x}\n',
+                     id="a-minute-before-the-close"),
+        pytest.param("closures:\n  - {date: 2026-11-27, reason: x}\n",
+                     id="closing-an-early-close-day"),
+    ],
+)  # fmt: skip
+def test_overrides_inside_sessions_are_accepted(tmp_path: Path, text: str) -> None:
+    MarketHoursManager(overrides=load_overrides(write(tmp_path, text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        pytest.param("closures:\n  - {date: 2026-12-12, reason: x}\n", "closures[0].date",
+                     id="saturday"),
+        pytest.param('early_closes:\n  - {date: 2026-12-09, close: "16:00", reason: x}\n',
+                     "early_closes[0].close", id="at-the-close"),
+        pytest.param("closures:\n  - {date: 2026-12-08, reason: a}\n  - {date: 2026-12-08, "
+                     "reason: b}\n", "closures[1].date", id="listed-twice"),
+        pytest.param("closures:\n  - {date: 2026-12-08, reason: a, reason: b}\n",
+                     "closures[0].reason", id="duplicate-key"),
+        pytest.param("closures: {date: 2026-12-08, reason: x}\n", "closures", id="not-a-list"),
+    ],
+)  # fmt: skip
+def test_dgas_plan_refuses_overrides_that_do_not_fit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, field: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DGAS_CONFIG", raising=False)
+    path = write(tmp_path, text)
+    code, out, err = run_dgas(
+        "plan", "--start", "2026-12-07", "--end", "2026-12-11", "--overrides", str(path), "--json"
+    )
+    assert (code, out) == (2, "")
+    assert "Traceback" not in err
+    assert err.splitlines()[0].startswith(f"dgas: {field}: ")

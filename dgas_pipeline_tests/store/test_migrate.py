@@ -12,7 +12,8 @@ from alembic.runtime.migration import MigrationContext
 
 from dgas_pipeline.alerts.delivery import alert_key
 from dgas_pipeline.alerts.evaluate import AlertEvent
-from dgas_pipeline.alerts.rules import RULE_NAME_PATTERN, TICKER_PATTERN
+from dgas_pipeline.alerts.rules import RULE_NAME_PATTERN
+from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.store import repositories
 from dgas_pipeline.store.engine import make_engine, write_transaction
 from dgas_pipeline.store.migrate import (
@@ -23,6 +24,7 @@ from dgas_pipeline.store.migrate import (
     upgrade,
 )
 from dgas_pipeline.store.tables import metadata, notification_log, prediction_runs
+from dgas_pipeline.tickers import check_stored_ticker
 from dgas_pipeline_tests.store.rows import run_row
 
 DGAS_TABLES = {
@@ -147,9 +149,10 @@ def test_0004_stores_the_longest_watchlist_run_and_alert_keys(db_url: str) -> No
     upgrade(db_url)
     run_id = f"watchlist:{LONG_KEY}:0123abcd"
     rule, ticker = "r" * 64, "ABCDEFGHIJ"  # the longest a rule file may name
-    assert re.fullmatch(RULE_NAME_PATTERN, rule) and re.fullmatch(TICKER_PATTERN, ticker)
+    assert re.fullmatch(RULE_NAME_PATTERN, rule) and check_stored_ticker(ticker, "t") == ticker
     assert not re.fullmatch(RULE_NAME_PATTERN, rule + "r")
-    assert not re.fullmatch(TICKER_PATTERN, ticker + "K")
+    with pytest.raises(InvalidInput):
+        check_stored_ticker(ticker + "K", "t")
     bar = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
     event = AlertEvent(rule, ticker, bar, bar + timedelta(hours=1), "1h", "TRIGGERED", None)
     with write_transaction(make_engine(db_url)) as conn:

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.watchlists import store
 from dgas_pipeline.watchlists.errors import VersionConflict, WatchlistExists, WatchlistNotFound
 from dgas_pipeline.watchlists.service import WatchlistService
 
@@ -68,3 +69,53 @@ def test_two_concurrent_updates_one_wins_the_other_conflicts(
     # Nothing lost: the loser re-reads and re-applies on top of the winner's change.
     retried = service.update("core", {"version": loser.current_version, "symbols": conflicts})
     assert (retried.symbols, retried.version) == ((conflicts[0],), 3)
+
+
+# -- importing a file's watchlists: one transaction, all or none ------------------------------
+
+TECH = {"name": "tech", "symbols": ["AAPL", "MSFT"]}
+OPEN = {"name": "open", "symbols": ["SPY"], "schedule": "09:45", "enabled": False}
+
+
+def snapshot(service: WatchlistService) -> list[tuple[object, ...]]:
+    return [
+        (w.name, w.symbols, w.schedule, w.enabled, w.version, w.last_run_id)
+        for w in service.list_all()
+    ]
+
+
+def test_import_creates_every_watchlist_of_the_file(service: WatchlistService) -> None:
+    done = service.import_all({"watchlists": [TECH, OPEN]})
+    assert (done.created, done.replaced) == (["tech", "open"], [])
+    assert snapshot(service) == [
+        ("open", ("SPY",), "09:45", False, 1, None),
+        ("tech", ("AAPL", "MSFT"), "every_bar", True, 1, None),
+    ]
+
+
+def test_a_name_that_exists_fails_the_whole_import(service: WatchlistService) -> None:
+    service.add(TECH)
+    before = snapshot(service)
+    with pytest.raises(InvalidInput) as raised:
+        service.import_all({"watchlists": [OPEN, {**TECH, "symbols": ["NVDA"]}]})
+    assert raised.value.lines == [
+        "watchlists[1].name: 'tech' is already a watchlist (import --replace overwrites it, "
+        "or rename it in the file)"
+    ]
+    assert snapshot(service) == before  # `open`, created first in the transaction, is gone too
+
+
+def test_replace_overwrites_in_place_keeping_history_and_bumping_the_version(
+    service: WatchlistService,
+) -> None:
+    service.add(TECH)
+    with service.engine.begin() as conn:
+        store.record_run(conn, "tech", "run-1", "SUCCESS")
+    done = service.import_all(
+        {"watchlists": [{**TECH, "symbols": ["NVDA"], "enabled": False}, OPEN]}, replace=True
+    )
+    assert (done.created, done.replaced) == (["open"], ["tech"])
+    assert snapshot(service) == [
+        ("open", ("SPY",), "09:45", False, 1, None),
+        ("tech", ("NVDA",), "every_bar", False, 2, "run-1"),
+    ]

@@ -35,7 +35,7 @@ def test_add_normalises_tickers_like_the_config_does(service: WatchlistService) 
         (
             {"name": "core", "symbols": ["SPY", "BRK B", "SPY"]},
             [
-                "symbols[1]: 'BRK B' is not a ticker (expected letters, digits, '.' or '-')",
+                "symbols[1]: 'BRK B' is not a ticker (expected 1 to 10 ASCII letters and digits",
                 "symbols[2]: 'SPY' is listed twice",
             ],
         ),
@@ -143,3 +143,28 @@ def test_update_validates_like_add(service: WatchlistService) -> None:
     with pytest.raises(InvalidInput, match="outside the XNYS regular session"):
         service.update("core", {"version": 1, "schedule": "20:00"})
     assert service.show("core").version == 1
+
+
+@pytest.mark.parametrize(
+    "ticker",
+    ["ﬀ", "ß", "ＡＡＰＬ", "İBM", "АAPL", "AAPL\n", "BRK.", "A..B", "^GSPC", "ABCDEFGHIJK"],
+)
+def test_the_config_ticker_rule_applies_before_any_case_folding(
+    service: WatchlistService, ticker: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        service.add({"name": "core", "symbols": ["SPY", ticker]})
+    (line,) = raised.value.lines
+    assert line.startswith(f"symbols[1]: {ticker!r} is not a ticker (expected 1 to 10 ASCII")
+    with pytest.raises(InvalidInput, match=r"^symbols\[0\]: "):
+        service.update("ghost", {"version": 1, "symbols": [ticker]})
+    assert service.list_all() == []
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"), [("i:spx", "I:SPX"), ("BF-B", "BF-B"), ("brk.b", "BRK.B")]
+)
+def test_real_tickers_are_stored_upper_case(
+    service: WatchlistService, written: str, stored: str
+) -> None:
+    assert service.add({"name": "core", "symbols": [written]}).symbols == (stored,)
