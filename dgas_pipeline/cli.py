@@ -24,10 +24,12 @@ from dgas_pipeline.market import (
     Launch,
     MarketHoursManager,
     PlanSettings,
+    format_interval,
     load_overrides,
     parse_interval,
     plan_launches,
 )
+from dgas_pipeline.market.bars import Bar, bar_closed_by
 from dgas_pipeline.market.sessions import TradingSession
 from dgas_pipeline.store import commands as db_commands
 from dgas_pipeline.watchlists import commands as watchlist_commands
@@ -36,6 +38,11 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
 MAX_DELAY_MINUTES = 24 * 60
+# What a command needs of its environment, checked before it does anything (`main`): a
+# DAGSTER_HOME or database URL that cannot work is bad input naming the variable, not a
+# traceback from deep inside Dagster or SQLAlchemy halfway through the command.
+NEEDS_DAGSTER_HOME = frozenset({"run-once", "backfill", "status"})
+NEEDS_DATABASE = NEEDS_DAGSTER_HOME | {"watchlist", "api", "db"}
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -74,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
+        check_environment(args)
         result = args.handler(args)
     except InvalidInput as err:
         for line in err.lines:
@@ -100,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_HelpFormatter,
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", parser_class=_Parser, dest="command"
+    )
 
     plan = commands.add_parser(
         "plan", parents=[common], help="list planned cycle and EOD launches between two dates"
@@ -317,6 +327,22 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any]:
     return {"launches": [x.to_json() for x in plan_launches(market, start, end, settings)]}
 
 
+def check_environment(args: argparse.Namespace) -> None:
+    """DAGSTER_HOME and the database of a command that needs them, probed once: the home
+    can be created and written, the database URL parses, its driver is installed and the
+    server answers within seconds. Nothing is created, so a refusal leaves nothing behind."""
+    command = getattr(args, "command", None)
+    if command not in NEEDS_DATABASE:
+        return
+    from dgas_pipeline.instance import check_dagster_home
+    from dgas_pipeline.store.engine import DAGSTER_HOME_ENV, check_database, database_in_use
+
+    database = database_in_use(load_config(args.config).database_url)
+    if command in NEEDS_DAGSTER_HOME or database.field == DAGSTER_HOME_ENV:
+        check_dagster_home()
+    check_database(database)
+
+
 def cmd_calendar(args: argparse.Namespace) -> dict[str, Any]:
     config = load_config(args.config)
     market = market_for(config, args.overrides)
@@ -340,24 +366,79 @@ def cmd_config_validate(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
     use_config_file(args.config)
-    check_files_of(load_config(args.config))  # bad config is bad input here, not a failed run
-    at = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
-    if at > datetime.now(UTC):
+    # Bad config is bad input here, not a failed run.
+    config = check_files_of(load_config(args.config))
+    market = market_for(config, None)
+    now = datetime.now(UTC)
+    at = parse_instant(args.at, "--at") if args.at is not None else now
+    if at > now:
         raise InvalidInput("--at", args.at, "is in the future (expected a past instant)")
+    bar = bar_due_by(at, args.at if args.at is not None else f"now ({iso(now)})", config, market)
     symbols = None
     if args.symbols is not None:
         symbols = list(validate_config({"symbols": args.symbols.split(",")}).symbols)
+        if len(symbols) > config.max_symbols_per_cycle:
+            raise InvalidInput(
+                "--symbols",
+                f"{len(symbols)} tickers",
+                f"exceed max_symbols_per_cycle ({config.max_symbols_per_cycle}): "
+                "run them in several cycles, or raise the limit in the config",
+            )
     from dgas_pipeline.defs.launch import run_once
 
     with progress_note(f"run-once: running the cycle of the bar closed by {_local(iso(at))}"):
-        return run_once(at, symbols)
+        return run_once(bar, symbols)
+
+
+def bar_due_by(
+    at: datetime, shown: str, config: SchedulerConfig, market: MarketHoursManager
+) -> Bar:
+    """The bar `run-once` runs at `at`: the newest due by then. It must be a partition (from
+    partitions_start on), or Dagster would refuse the key after the run was created."""
+    plan = config.plan_settings
+    sessions = market.sessions_between(config.partitions_start, market.last_day)
+    first = plan_launches(market, sessions[0].date, sessions[0].date, plan)[0] if sessions else None
+    if first is None or at < first.due:
+        when = f"bar {first.partition_key}, due {iso(first.due)}" if first else "there is none"
+        raise InvalidInput(
+            "--at",
+            shown,
+            f"is before the first partition: {when} "
+            f"(partitions cover {partitions_covered(config, market)})",
+        )
+    try:
+        return bar_closed_by(market, at - plan.data_delay, plan.interval)
+    except InvalidInput as err:  # no bar in the two weeks before: a long closure
+        raise InvalidInput("--at", shown, err.expected) from None
+
+
+def partitions_covered(config: SchedulerConfig, market: MarketHoursManager) -> str:
+    return (
+        f"{config.partitions_start.isoformat()} to {market.last_day.isoformat()}: "
+        f"partitions_start to the end of the {market.exchange} calendar"
+    )
+
+
+def parse_partition_date(
+    text: str, field: str, config: SchedulerConfig, market: MarketHoursManager
+) -> date:
+    """A date of a command that runs partitions: Dagster has none before partitions_start,
+    and a run launched for one would fail after it was created (and stored)."""
+    day = parse_date(text, field, market)
+    if day < config.partitions_start:
+        covered = partitions_covered(config, market)
+        raise InvalidInput(
+            field, day.isoformat(), f"is before partitions_start (expected a date from {covered})"
+        )
+    return day
 
 
 def cmd_backfill(args: argparse.Namespace) -> dict[str, Any]:
     use_config_file(args.config)
-    market = market_for(check_files_of(load_config(args.config)), None)
-    start = parse_date(args.start, "--start", market)
-    end = parse_date(args.end, "--end", market)
+    config = check_files_of(load_config(args.config))
+    market = market_for(config, None)
+    start = parse_partition_date(args.start, "--start", config, market)
+    end = parse_partition_date(args.end, "--end", config, market)
     if end < start:
         raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
     from dgas_pipeline.defs.operations import backfill
@@ -400,7 +481,9 @@ def cmd_bars(args: argparse.Namespace) -> dict[str, Any]:
     if end < start:
         raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
     symbol = validate_config({"symbols": [args.symbol]}).symbols[0]
-    timeframe = parse_interval(args.timeframe, "--timeframe") if args.timeframe else None
+    timeframe = None
+    if args.timeframe is not None:  # `--timeframe=` is bad input, not the default
+        timeframe = whole_bars(args.timeframe, "--timeframe", config.interval_delta)
     sessions = market.sessions_between(start, end)
     if not sessions:
         return {"bars": []}
@@ -438,6 +521,19 @@ def cmd_bars(args: argparse.Namespace) -> dict[str, Any]:
 # -- shared pieces ---------------------------------------------------------------------------
 
 
+def whole_bars(text: str, field: str, base: timedelta) -> timedelta:
+    """A timeframe bars of `base` can be resampled to: a whole multiple of it, no finer."""
+    timeframe = parse_interval(text, field)
+    if timeframe < base or timeframe % base:
+        raise InvalidInput(
+            field,
+            text,
+            f"is not a whole multiple of the interval {format_interval(base)} the bars come in "
+            f"(expected e.g. {format_interval(base)}, {format_interval(2 * base)})",
+        )
+    return timeframe
+
+
 def market_for(config: SchedulerConfig, overrides_flag: str | None) -> MarketHoursManager:
     overrides_path = overrides_flag or config.calendar.overrides_file
     return MarketHoursManager(config.calendar.exchange, load_overrides(overrides_path))
@@ -467,7 +563,12 @@ def parse_instant(text: str, field: str) -> datetime:
         ) from None
     if at.tzinfo is None:
         raise InvalidInput(field, text, "has no UTC offset (e.g. 2026-11-20T15:05:00-05:00)")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise InvalidInput(
+            field, text, "is out of range (expected a year from 1 to 9999 in UTC)"
+        ) from None
 
 
 def minutes(text: str, field: str) -> timedelta:
@@ -494,7 +595,8 @@ def calendar_json(
         "close": iso(session.close),
         "early_close": session.early_close,
         "reason": session.reason,
-        "next_open": iso(market.next_market_open(after)),
+        # None on the calendar's last days: their next open is not known yet.
+        "next_open": iso(market.next_open_in_calendar(after)),
         "launches": [x.to_json() for x in launches],
     }
 
@@ -613,6 +715,10 @@ def render_status(result: dict[str, Any], tz_name: str = "America/New_York") -> 
     ]
     if result.get("reconciled"):
         lines.append(f"{'reconciled':<12}{result['reconciled']} finished run(s) mirrored just now")
+    for skipped in result.get("skipped_runs", []):
+        lines.append(
+            f"{'not mirrored':<12} run {skipped['run_id']} ({skipped['job']}): {skipped['reason']}"
+        )
     runs = result["recent_runs"]
     if not runs:
         return "\n".join([*lines, "", "no runs yet"])
@@ -625,11 +731,16 @@ def render_status(result: dict[str, Any], tz_name: str = "America/New_York") -> 
     for run in runs:
         lines.append(
             f"{_local(run.get('run_timestamp'), tz_name, '%a %m-%d %H:%M'):<16} "
-            f"{run['partition_key']:<17} {run['kind']:<5} {run['status']:<8} "
-            f"{run['launched_by']:<9} {duration(run.get('execution_time_ms')):>8} "
-            f"{run.get('signals_generated', 0):>7}"
+            f"{_cell(run.get('partition_key')):<17} {_cell(run.get('kind')):<5} "
+            f"{_cell(run.get('status')):<8} {_cell(run.get('launched_by')):<9} "
+            f"{duration(run.get('execution_time_ms')):>8} {_cell(run.get('signals_generated')):>7}"
         )
     return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    """A table cell: a missing value shows as '-', never as a formatting error."""
+    return "-" if value is None else str(value)
 
 
 def _zone_label(tz_name: str) -> str:

@@ -2,7 +2,8 @@
 
 `DAGSTER_HOME` defaults to `./.dagster_home`; any empty directory works because the first
 use writes the embedded default `dagster.yaml` (the repo's, one source) into it. Runs started
-here show in `dagster dev` pointed at the same home.
+here show in `dagster dev` pointed at the same home, which is why a relative path is refused
+as Dagster refuses it: the two would otherwise resolve it against different directories.
 """
 
 from __future__ import annotations
@@ -13,21 +14,51 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.writable import why_not_writable
 
 EMBEDDED_INSTANCE_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+INSTANCE_YAML = "dagster.yaml"
 POSTGRES_URL_ENV = "DAGSTER_POSTGRES_URL"
 _DAGSTER_POSTGRES_DRIVER = "postgresql+psycopg2://"
 
 
 def ensure_dagster_home() -> Path:
-    """Resolve, create and seed DAGSTER_HOME; exported so Dagster and our store agree."""
-    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    instance_yaml = home / "dagster.yaml"
-    if not instance_yaml.exists():
-        shutil.copyfile(EMBEDDED_INSTANCE_YAML, instance_yaml)
-    os.environ["DAGSTER_HOME"] = str(home)
+    """Check, create and seed DAGSTER_HOME; exported so Dagster and our store agree."""
+    home = check_dagster_home()
+    instance_yaml = home / INSTANCE_YAML
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if not instance_yaml.exists():
+            shutil.copyfile(EMBEDDED_INSTANCE_YAML, instance_yaml)
+    except OSError as err:  # lost a race with another process, or the disk is full
+        raise InvalidInput(
+            DAGSTER_HOME_ENV, str(home), f"cannot be set up ({err.strerror or err})"
+        ) from None
+    os.environ[DAGSTER_HOME_ENV] = str(home)
     return home
+
+
+def check_dagster_home(env: Mapping[str, str] = os.environ) -> Path:
+    """The home, resolved, or InvalidInput naming DAGSTER_HOME; nothing is created."""
+    raw = env.get(DAGSTER_HOME_ENV, "")
+    if raw:
+        if not os.path.isabs(raw):
+            raise InvalidInput(
+                DAGSTER_HOME_ENV,
+                raw,
+                "is a relative path (Dagster requires an absolute one, e.g. /srv/dgas/home)",
+            )
+        home, shown, unset = Path(raw), raw, ""
+    else:
+        home = Path.cwd() / ".dagster_home"
+        shown, unset = str(home), " (DAGSTER_HOME unset: the default in the working directory)"
+    problem = why_not_writable(home)
+    if problem is None and (home / INSTANCE_YAML).exists() and not (home / INSTANCE_YAML).is_file():
+        problem = f"holds a {INSTANCE_YAML} that is not a file"
+    if problem is not None:
+        raise InvalidInput(DAGSTER_HOME_ENV, shown, problem + unset)
+    return home.resolve()
 
 
 def check_dagster_postgres_url(env: Mapping[str, str] = os.environ) -> None:

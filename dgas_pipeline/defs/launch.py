@@ -4,27 +4,21 @@ They execute in this process (no daemon needed) but are recorded on the instance
 other run, so they show in the UI and are mirrored by the same assets and hooks.
 """
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dgas_pipeline.defs.location import current_location
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
 from dgas_pipeline.defs.operations import QUIET, load_code_location
-from dgas_pipeline.market.bars import bar_closed_by
+from dgas_pipeline.market.bars import Bar
 from dgas_pipeline.store import repositories as repo
 
 TIMING_FIELDS = ("data_fetch_ms", "indicator_calc_ms", "signal_generation_ms", "notification_ms")
 
 
-def run_once(at: datetime, symbols: list[str] | None) -> dict[str, Any]:
-    """Materialise the cycle of the bar that was last due by `at`; return its summary."""
+def run_once(bar: Bar, symbols: list[str] | None) -> dict[str, Any]:
+    """Materialise the cycle of `bar` (the CLI has checked it is a partition); its summary."""
     defs, instance = load_code_location()
-
-    location = current_location()
-    plan = location.config.plan_settings
-    bar = bar_closed_by(location.market, at - plan.data_delay, plan.interval)
     run_config = {
         "ops": {"bars": {"config": {"symbols": symbols or []}}},
         **QUIET,

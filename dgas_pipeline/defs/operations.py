@@ -10,9 +10,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
+import yaml
 
 from dgas_pipeline.defs.clock import clock_now
 from dgas_pipeline.defs.logs import with_logs
+from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.instance import ensure_dagster_home
 from dgas_pipeline.market import next_launch
 from dgas_pipeline.store import repositories as repo
@@ -27,10 +29,22 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 def load_code_location() -> tuple[dg.Definitions, dg.DagsterInstance]:
-    ensure_dagster_home()
+    home = ensure_dagster_home()
     from dgas_pipeline.definitions import defs
 
-    return defs, dg.DagsterInstance.get()
+    try:
+        instance = dg.DagsterInstance.get()
+    except (dg.DagsterError, yaml.YAMLError, OSError) as err:
+        # An operator's own dagster.yaml in the home that Dagster cannot load. Its first two
+        # lines say what is wrong ("Errors whilst loading ...", "Error 1: ..."); cut long ones.
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        why = " ".join(lines[:2]) or type(err).__name__
+        raise InvalidInput(
+            "DAGSTER_HOME",
+            str(home),
+            f"holds a dagster.yaml Dagster cannot load: {why[:300]}",
+        ) from None
+    return defs, instance
 
 
 def backfill(start: date, end: date, wait: bool) -> dict[str, Any]:
@@ -66,7 +80,7 @@ def status() -> dict[str, Any]:
         # Without a daemon nobody else notices a run whose worker was killed: fail it first,
         # then mirror it with every other failed run.
         dead = reconcile_dead_workers(pipeline, instance)
-        reconciled = dead + reconcile_finished_runs(pipeline, instance)
+        finished = reconcile_finished_runs(pipeline, instance)
     location = current_location()
     upcoming = next_launch(location.market, clock_now(), location.config.plan_settings)
     with pipeline.engine().connect() as conn:
@@ -76,8 +90,13 @@ def status() -> dict[str, Any]:
         "scheduler_state": _plain(state),
         "next_launch": upcoming.to_json() if upcoming else None,
         "recent_runs": [_plain(r) for r in runs],
-        "reconciled": reconciled,
+        "reconciled": dead + finished.mirrored,
         "dead_workers": dead,
+        # Runs in the instance the mirror cannot map (a key the current config does not
+        # have, odd tags): listed, never fatal.
+        "skipped_runs": [
+            {"run_id": s.run_id, "job": s.job_name, "reason": s.reason} for s in finished.skipped
+        ],
     }
 
 

@@ -11,17 +11,27 @@ daemon) and `dgas status` first report failed the runs whose worker died
 """
 
 import json
+import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
+from sqlalchemy.exc import DataError, IntegrityError
 
 from dgas_pipeline.defs import mirror, workers
-from dgas_pipeline.defs.assets import CYCLE_PARTITIONS
-from dgas_pipeline.defs.eod import SESSION_PARTITIONS
 from dgas_pipeline.defs.resources import PipelineResource
-from dgas_pipeline.market.bars import bar_for_key
+from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.market import MarketHoursManager, PlanSettings, plan_launches
+from dgas_pipeline.market.bars import Bar, bar_for_key
+from dgas_pipeline.market.planner import EOD_KEY_FORMAT
 from dgas_pipeline.store import repositories as repo
+from dgas_pipeline.store import tables
 
 CYCLE_JOB = "prediction_cycle"
 EOD_JOB = "eod_job"
@@ -29,51 +39,168 @@ WATCHLIST_JOB = "watchlist_job"
 KIND_TAG = "dgas/kind"
 WATCHLIST_KEY_TAG = "dgas/watchlist_key"
 MIRRORED_JOBS = (CYCLE_JOB, EOD_JOB, WATCHLIST_JOB)
+KIND_OF_JOB = {CYCLE_JOB: "cycle", EOD_JOB: "eod", WATCHLIST_JOB: "watchlist"}
+# The widest key the mirror's column holds (`prediction_runs.partition_key`).
+MAX_KEY_LENGTH = tables.prediction_runs.c.partition_key.type.length or 128
 # How often the daemon looks for dead workers: a few /proc reads per running run, cheap.
 WORKER_WATCH_INTERVAL_SECONDS = 5
+
+log = logging.getLogger(__name__)
+
+
+class UnmappableRun(ValueError):
+    """A run whose tags name nothing this deployment can write rows for: a partition key the
+    calendar or the current interval does not have (the config changed since), a range that
+    does not resolve, a kind or launcher our tables do not know. It is skipped, never fatal:
+    one odd run in the instance must not stop every other run's mirror, nor `dgas status`."""
+
+
+@dataclass(frozen=True)
+class SkippedRun:
+    run_id: str
+    job_name: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"run {self.run_id} ({self.job_name}): {self.reason}"
+
+
+@dataclass
+class Reconciliation:
+    """What one pass over the instance's finished runs did."""
+
+    mirrored: int = 0
+    skipped: list[SkippedRun] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MappedRun:
+    """A run as the mirror sees it: its kind and the partitions it writes rows for."""
+
+    kind: str
+    partitions: list[mirror.RunPartition]
 
 
 def fail_run(
     pipeline: PipelineResource, instance: dg.DagsterInstance, run_id: str, message: str
-) -> None:
-    """Write FAILED rows for every partition of the run and put scheduler_state in ERROR."""
+) -> bool:
+    """Write FAILED rows for every partition of the run and put scheduler_state in ERROR;
+    False (and a warning in the log) for a run that cannot be mapped to rows."""
     run = instance.get_run_by_id(run_id)
-    tags = dict(run.tags) if run else {}
-    kind = tags.get(KIND_TAG, "cycle")
-    market, settings = pipeline.market(), pipeline.settings()
-    parts = []
-    for key in run_partition_keys(tags, kind):
-        if kind == "cycle":
-            bar = bar_for_key(market, key, settings.interval_delta)
-            parts.append(mirror.RunPartition(key, bar.start, bar.end))
-        else:
-            parts.append(mirror.RunPartition(key))
-    identity = mirror.identity_from_instance(instance, run_id, kind, settings.interval, parts)
-    record = instance.get_run_record_by_id(run_id)
+    try:
+        if run is None:
+            raise UnmappableRun("is not in the instance")
+        write_failed(pipeline, instance, run, map_run(pipeline, run), message)
+    except UnmappableRun as err:
+        log.warning("run %s not mirrored: %s", run_id, err)
+        return False
+    return True
+
+
+def write_failed(
+    pipeline: PipelineResource,
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    mapped: MappedRun,
+    message: str,
+) -> None:
+    settings = pipeline.settings()
+    identity = mirror.identity_from_instance(
+        instance, run.run_id, mapped.kind, settings.interval, mapped.partitions
+    )
+    record = instance.get_run_record_by_id(run.run_id)
     # Set once Dagster has finished the run: this is then a mirror written after the fact.
     ended_at = datetime.fromtimestamp(record.end_time, UTC) if record and record.end_time else None
-    mirror.finish(
-        pipeline.engine(),
-        identity,
-        market,
-        settings.plan_settings,
-        failed=message[:500],
-        ended_at=ended_at,
-    )
+    try:
+        mirror.finish(
+            pipeline.engine(),
+            identity,
+            pipeline.market(),
+            settings.plan_settings,
+            failed=message[:500],
+            ended_at=ended_at,
+        )
+    except (DataError, IntegrityError) as err:
+        # A value of this run our columns refuse; the transaction rolled back, nothing written.
+        cause = str(getattr(err, "orig", None) or err).splitlines()[0]
+        raise UnmappableRun(f"its rows do not fit our tables: {cause}") from None
 
 
-def run_partition_keys(tags: dict[str, str], kind: str) -> list[str]:
-    """The partitions a run covers, from Dagster's own tags (one key, or a range)."""
+def map_run(pipeline: PipelineResource, run: dg.DagsterRun) -> MappedRun:
+    """The kind and partitions of one of our runs, from Dagster's tags; UnmappableRun when the
+    tags name something the current calendar, interval or tables do not have."""
+    tags = dict(run.tags)
+    kind = run_kind(run)
+    who = mirror.launched_by(tags)
+    if who not in tables.LAUNCHERS:
+        raise UnmappableRun(
+            f"{mirror.LAUNCHED_BY_TAG} {_short(who)} is not one of {', '.join(tables.LAUNCHERS)}"
+        )
+    market, settings = pipeline.market(), pipeline.settings()
+    keys = run_partition_keys(tags, kind, market, settings.interval_delta)
+    if not keys:
+        raise UnmappableRun("names no partition")
+    if kind != "cycle":
+        return MappedRun(kind, [mirror.RunPartition(key) for key in keys])
+    parts = []
+    for key in keys:
+        bar = _cycle_bar(market, key, settings.interval_delta)
+        parts.append(mirror.RunPartition(key, bar.start, bar.end))
+    return MappedRun(kind, parts)
+
+
+def run_kind(run: dg.DagsterRun) -> str:
+    """`dgas/kind` when it is one of ours, else what the job says."""
+    tagged = run.tags.get(KIND_TAG)
+    if tagged in tables.RUN_KINDS:
+        return tagged
+    if run.job_name in KIND_OF_JOB:
+        return KIND_OF_JOB[run.job_name]
+    raise UnmappableRun(f"{KIND_TAG} {_short(tagged)} is not one of {', '.join(tables.RUN_KINDS)}")
+
+
+def run_partition_keys(
+    tags: dict[str, str], kind: str, market: MarketHoursManager, interval: timedelta
+) -> list[str]:
+    """The partitions a run covers, from Dagster's own tags (one key, or a range).
+
+    A range is resolved with the planner, not the partitions definition, so a run from
+    before a change of `partitions_start` still maps; its ends must be planned keys of the
+    current interval and calendar, else UnmappableRun.
+    """
     if kind == "watchlist":
-        return [tags[WATCHLIST_KEY_TAG]] if WATCHLIST_KEY_TAG in tags else []
-    if "dagster/partition" in tags:
-        return [tags["dagster/partition"]]
-    start = tags.get("dagster/asset_partition_range_start")
-    end = tags.get("dagster/asset_partition_range_end")
-    if start and end:
-        partitions = CYCLE_PARTITIONS if kind == "cycle" else SESSION_PARTITIONS
-        return list(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
-    return []
+        key = tags.get(WATCHLIST_KEY_TAG)
+        return [_watchlist_key(key)] if key is not None else []
+    if PARTITION_NAME_TAG in tags:
+        key = _checked_length(tags[PARTITION_NAME_TAG])
+        if kind == "eod":
+            _session_of(market, key)
+        return [key]
+    start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if start is None and end is None:
+        return []
+    if not start or not end:
+        raise UnmappableRun(f"has half a partition range ({_short(start)} .. {_short(end)})")
+    if kind == "eod":
+        first, last = _session_of(market, start), _session_of(market, end)
+        days = [s.date for s in market.sessions_between(first, last)] if first <= last else []
+        keys = [day.strftime(EOD_KEY_FORMAT) for day in days]
+    else:
+        first_bar = _cycle_bar(market, start, interval)
+        last_bar = _cycle_bar(market, end, interval)
+        keys = [
+            x.partition_key
+            for x in plan_launches(
+                market,
+                market.local(first_bar.start).date(),
+                max(market.local(first_bar.start), market.local(last_bar.start)).date(),
+                PlanSettings(interval),
+            )
+            if x.bar_start is not None and first_bar.start <= x.bar_start <= last_bar.start
+        ]
+    if not keys:
+        raise UnmappableRun(f"has an empty partition range {_short(start)} .. {_short(end)}")
+    return keys
 
 
 def reconcile_dead_workers(
@@ -93,8 +220,9 @@ def reconcile_dead_workers(
 
 def reconcile_finished_runs(
     pipeline: PipelineResource, instance: dg.DagsterInstance, limit: int = 200
-) -> int:
-    """Mirror as FAILED every recent failed or cancelled run whose rows still say otherwise."""
+) -> Reconciliation:
+    """Mirror as FAILED every recent failed or cancelled run whose rows still say otherwise;
+    runs that cannot be mapped are skipped, with the reason, and logged."""
     records = instance.get_run_records(
         filters=dg.RunsFilter(
             job_name=None,
@@ -102,23 +230,80 @@ def reconcile_finished_runs(
         ),
         limit=limit,
     )
-    stale = [
-        record.dagster_run
-        for record in records
-        if record.dagster_run.job_name in MIRRORED_JOBS
-        and not mirrored_failed(pipeline, record.dagster_run)
-    ]
-    for run in stale:
-        fail_run(pipeline, instance, run.run_id, f"run {run.status.value.lower()} (reconciled)")
-    return len(stale)
+    done = Reconciliation()
+    for record in records:
+        run = record.dagster_run
+        if run.job_name not in MIRRORED_JOBS:
+            continue
+        try:
+            mapped = map_run(pipeline, run)
+            if mirrored_failed(pipeline, run, mapped):
+                continue
+            message = f"run {run.status.value.lower()} (reconciled)"
+            write_failed(pipeline, instance, run, mapped, message)
+        except UnmappableRun as err:
+            skipped = SkippedRun(run.run_id, run.job_name, str(err))
+            # Returned to the caller, who reports it (`dgas status` lists it); a warning
+            # here would repeat it on stderr at every call.
+            log.info("not mirrored: %s", skipped.describe())
+            done.skipped.append(skipped)
+            continue
+        done.mirrored += 1
+    return done
 
 
-def mirrored_failed(pipeline: PipelineResource, run: dg.DagsterRun) -> bool:
+def mirrored_failed(pipeline: PipelineResource, run: dg.DagsterRun, mapped: MappedRun) -> bool:
     """Do all of the run's rows say FAILED already (nothing left to reconcile)?"""
-    keys = run_partition_keys(dict(run.tags), run.tags.get(KIND_TAG, "cycle"))
     with pipeline.engine().connect() as conn:
-        rows = [repo.get_run(conn, run.run_id, key) for key in keys]
+        rows = [repo.get_run(conn, run.run_id, part.key) for part in mapped.partitions]
     return all(row is not None and row["status"] == "FAILED" for row in rows)
+
+
+def _cycle_bar(market: MarketHoursManager, key: str, interval: timedelta) -> Bar:
+    try:
+        return bar_for_key(market, _checked_length(key), interval)
+    except InvalidInput as err:
+        raise UnmappableRun(f"partition {_short(key)}: {err.expected}") from None
+
+
+def _session_of(market: MarketHoursManager, key: str) -> date:
+    try:
+        day = datetime.strptime(key, EOD_KEY_FORMAT).date()
+    except ValueError:
+        raise UnmappableRun(f"partition {_short(key)} is not a session date (YYYY-MM-DD)") from None
+    try:
+        trading = market.session(day).is_trading_day
+    except InvalidInput as err:
+        raise UnmappableRun(f"partition {_short(key)}: {err.expected}") from None
+    if not trading:
+        raise UnmappableRun(f"partition {_short(key)} is not a session")
+    return day
+
+
+def _watchlist_key(key: str) -> str:
+    name, _, day = _checked_length(key).rpartition(":")
+    try:
+        datetime.strptime(day, EOD_KEY_FORMAT)
+    except ValueError:
+        name = ""
+    if not name:
+        raise UnmappableRun(f"{WATCHLIST_KEY_TAG} {_short(key)} is not <name>:<YYYY-MM-DD>")
+    return key
+
+
+def _checked_length(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise UnmappableRun(
+            f"partition {_short(key)} is empty or longer than {MAX_KEY_LENGTH} characters"
+        )
+    return key
+
+
+def _short(value: str | None, limit: int = 40) -> str:
+    """A tag's value for a message: quoted, cut to `limit` characters."""
+    if value is None:
+        return "(none)"
+    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 @dg.sensor(
@@ -171,9 +356,16 @@ def run_mirror_cancellations(
 
 def _reconcile_one(context: dg.RunStatusSensorContext, pipeline: PipelineResource) -> None:
     run = context.dagster_run
-    # Already FAILED (its hook, `run_worker_watch` or `dgas status` wrote it): writing again
-    # would repeat the error and could put a retry's RUNNING scheduler_state back to ERROR.
-    if run.job_name not in MIRRORED_JOBS or mirrored_failed(pipeline, run):
+    if run.job_name not in MIRRORED_JOBS:
         return
     message = context.dagster_event.message or f"run {run.status.value.lower()}"
-    fail_run(pipeline, context.instance, run.run_id, message.splitlines()[0])
+    try:
+        mapped = map_run(pipeline, run)
+        # Already FAILED (its hook, `run_worker_watch` or `dgas status` wrote it): writing
+        # again would repeat the error and could put a retry's RUNNING state back to ERROR.
+        if not mirrored_failed(pipeline, run, mapped):
+            write_failed(pipeline, context.instance, run, mapped, message.splitlines()[0])
+    except UnmappableRun as err:
+        context.log.warning(
+            f"not mirrored: {SkippedRun(run.run_id, run.job_name, str(err)).describe()}"
+        )

@@ -66,15 +66,18 @@ class WorkerIdentity:
         """The identity in a tag; None for a tag this code did not write (nothing to check)."""
         try:
             data = json.loads(value)
-            return cls(
+            worker = cls(
                 run_id=str(data["run_id"]),
                 host=str(data["host"]),
                 boot_id=str(data["boot_id"]),
                 pid=int(data["pid"]),
                 start_ticks=int(data["start_ticks"]),
             )
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
+            # OverflowError: a pid of 1e999 is infinity; RecursionError: deep nesting.
             return None
+        # No process of ours is pid 0 or below (those name process groups to the kernel).
+        return worker if worker.pid > 0 and worker.start_ticks >= 0 else None
 
     def describe(self) -> str:
         return f"run worker pid {self.pid} on host {self.host}"
@@ -113,8 +116,9 @@ def worker_pid(instance: dg.DagsterInstance, run: dg.DagsterRun) -> int | None:
         event = entry.dagster_event
         if event is None or not (entry.message or "").startswith(_STARTED_PROCESS):
             continue
-        pid = event.engine_event_data.metadata.get("pid")
-        if pid is not None:
+        data = event.engine_event_data
+        pid = data.metadata.get("pid") if data is not None else None
+        if pid is not None and str(pid.value).isdigit():
             return int(str(pid.value))
     return None
 
@@ -214,5 +218,8 @@ def _stat(pid: int) -> tuple[str, int, int] | None:
         return None
     # "pid (comm) state ppid ...": comm may hold spaces and parentheses. After it come field
     # 3 (state), 4 (ppid) and 22 (start time): indexes 0, 1 and 19.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return fields[0], int(fields[1]), int(fields[19])
+    try:
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return fields[0], int(fields[1]), int(fields[19])
+    except (ValueError, IndexError):  # not a process's stat line: nothing we can read
+        return None

@@ -106,6 +106,13 @@ class MarketHoursManager:
         i = bisect.bisect_right(self._opens, at)
         return self._at(self._opens, i, at)
 
+    def next_open_in_calendar(self, at: datetime) -> datetime | None:
+        """`next_market_open`, or None on the calendar's last days, whose next open the
+        calendar does not know yet: a question about them has an answer, just not this one."""
+        at = require_aware(at)
+        i = bisect.bisect_right(self._opens, at)
+        return self._opens[i] if i < len(self._opens) else None
+
     def next_market_close(self, at: datetime) -> datetime:
         """The first close strictly after `at` (today's when the market is open now)."""
         at = require_aware(at)

@@ -9,20 +9,31 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.writable import why_not_writable
 
 DATABASE_URL_ENV = "DGAS_DATABASE_URL"
+CONFIG_FIELD = "database_url"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
 SQLITE_FILENAME = "dgas.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another (the daemon, a run, the CLI) before failing."""
+CHECK_CONNECT_TIMEOUT_S = 5
+"""How long `check_database` waits for a server: a command refused fast beats one that hangs."""
+_URL_EXAMPLES = "e.g. postgresql://user@host:5432/db or sqlite:////srv/dgas/dgas.db"
 
 _engines: dict[tuple[int, str], Engine] = {}
 _engines_lock = threading.Lock()
@@ -41,7 +52,46 @@ def database_url(env: Mapping[str, str] = os.environ) -> str:
     return f"sqlite:///{Path(home).expanduser().resolve() / SQLITE_FILENAME}"
 
 
-def normalize_url(url: str) -> str:
+@dataclass(frozen=True)
+class DatabaseChoice:
+    """The database a command uses, and what a person set to choose it."""
+
+    url: str
+    field: str
+    """`DGAS_DATABASE_URL`, the config's `database_url`, or `DAGSTER_HOME` (the default)."""
+    shown: str
+    """The value to print for `field`: the URL with its password masked, or the home."""
+
+
+def database_in_use(config_url: str | None, env: Mapping[str, str] = os.environ) -> DatabaseChoice:
+    """`DGAS_DATABASE_URL`, else the config's `database_url`, else SQLite in DAGSTER_HOME.
+
+    The variable is taken as given, blanks included: that is what a run's resource reads,
+    so a URL padded with spaces is refused here rather than half-way through a run.
+    """
+    explicit = env.get(DATABASE_URL_ENV, "")
+    if explicit:
+        return DatabaseChoice(explicit, DATABASE_URL_ENV, redact_url(explicit))
+    if config_url:
+        return DatabaseChoice(config_url, CONFIG_FIELD, redact_url(config_url))
+    home = env.get(DAGSTER_HOME_ENV, "").strip() or str(Path.cwd() / ".dagster_home")
+    return DatabaseChoice(database_url(env), DAGSTER_HOME_ENV, home)
+
+
+def check_database(choice: DatabaseChoice, timeout_s: int = CHECK_CONNECT_TIMEOUT_S) -> None:
+    """Connect once, briefly, and refuse what cannot work as bad input naming `choice.field`.
+
+    A URL that does not parse, names a driver nobody installed, or a server that does not
+    answer would otherwise surface as a SQLAlchemy traceback from the first query, in the
+    middle of a command. SQLite files are inspected, never created: a command refused later
+    for another reason leaves nothing behind.
+    """
+    problem = _database_problem(choice.url, choice.field, timeout_s)
+    if problem is not None:
+        raise InvalidInput(choice.field, choice.shown, problem)
+
+
+def normalize_url(url: str, field: str = DATABASE_URL_ENV) -> str:
     """Give a bare `postgresql://` or `postgres://` URL the PostgreSQL driver installed here.
 
     Operators paste URLs from their hosting provider (Heroku-style `postgres://`); they should
@@ -49,8 +99,10 @@ def normalize_url(url: str) -> str:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as err:
-        raise ValueError(f"{DATABASE_URL_ENV}: {redact_url(url)!r} is not a database URL") from err
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise InvalidInput(
+            field, redact_url(url), f"is not a database URL ({_URL_EXAMPLES})"
+        ) from None
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername=f"postgresql+{_postgres_driver()}")
     return parsed.render_as_string(hide_password=False)
@@ -60,7 +112,7 @@ def redact_url(url: str | URL) -> str:
     """The URL with its password masked: what we are allowed to print or log."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         # Unparseable: do not guess where the secret is, hide everything after the scheme.
         text = str(url)
         scheme, sep, _ = text.partition("://")
@@ -112,6 +164,71 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             conn.execution_options(dgas_begin_immediate=True)
         with conn.begin():
             yield conn
+
+
+def _database_problem(url: str, field: str, timeout_s: int) -> str | None:
+    try:
+        parsed = make_url(normalize_url(url, field))
+    except InvalidInput as err:
+        return err.expected
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_problem(parsed.database or "")
+    try:
+        engine = sa.create_engine(
+            parsed, poolclass=NullPool, connect_args=_connect_timeout(parsed, timeout_s)
+        )
+    except NoSuchModuleError:
+        return (
+            f"names an unknown database driver {parsed.drivername!r} "
+            f"(expected postgresql or sqlite, {_URL_EXAMPLES})"
+        )
+    except ImportError as err:
+        return f"needs the Python module {err.name or str(err)!r}, which is not installed"
+    try:
+        with engine.connect():
+            return None
+    except DBAPIError as err:
+        return f"cannot connect: {_first_line(err.orig or err, parsed)}"
+    except SQLAlchemyError as err:
+        return f"cannot connect: {_first_line(err, parsed)}"
+    finally:
+        engine.dispose()
+
+
+def _sqlite_problem(database: str) -> str | None:
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    path = Path(database).expanduser()
+    try:
+        exists = path.exists()
+    except OSError as err:
+        return f"names {path}, which cannot be inspected ({err.strerror or err})"
+    if not exists:
+        problem = why_not_writable(path.parent)
+        return f"cannot hold {path}: {path.parent} {problem}" if problem else None
+    if not path.is_file():
+        return f"names {path}, which is not a file"
+    try:
+        # Reads the header only: an existing file is never changed by the check.
+        conn = sqlite3.connect(path, timeout=CHECK_CONNECT_TIMEOUT_S)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as err:
+        return f"names {path}, which SQLite cannot open: {err}"
+    return None
+
+
+def _connect_timeout(url: URL, timeout_s: int) -> dict[str, Any]:
+    # libpq (psycopg2 and psycopg 3) waits 2 s at least; other drivers get their default.
+    return {"connect_timeout": timeout_s} if url.get_backend_name() == "postgresql" else {}
+
+
+def _first_line(err: BaseException, url: URL) -> str:
+    """The driver's first line, with the URL's password masked should it quote it."""
+    line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return line.replace(url.password, "***") if url.password else line
 
 
 def _postgres_driver() -> str:

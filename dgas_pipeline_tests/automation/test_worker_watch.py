@@ -91,9 +91,35 @@ def test_a_worker_on_another_host_is_left_to_run_monitoring(
     assert why_gone(replace(worker, host=f"not-{socket.gethostname()}")) is None
 
 
-@pytest.mark.parametrize("value", ["", "{", "[]", '{"pid": 1}', '{"run_id": "r", "host": "h"}'])
+WHOLE = '"run_id": "r", "host": "h", "boot_id": "b", "start_ticks": 5'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "{",
+        "[]",
+        '{"pid": 1}',
+        '{"run_id": "r", "host": "h"}',
+        f'{{{WHOLE}, "pid": 1e999}}',  # infinity: no int
+        f'{{{WHOLE}, "pid": 0}}',
+        f'{{{WHOLE}, "pid": -1}}',  # kill(-1) would mean every process
+        f'{{{WHOLE}, "pid": "x"}}',
+        f'{{{WHOLE}, "pid": 7, "start_ticks": -1}}'.replace('"start_ticks": 5, ', ""),
+        "[" * 100_000 + "]" * 100_000,
+        '"just a string"',
+    ],
+    ids=lambda v: v[:40],
+)
 def test_a_tag_this_code_did_not_write_is_not_checked(value: str) -> None:
     assert WorkerIdentity.from_tag(value) is None
+
+
+def test_a_tag_this_code_wrote_is_read_back() -> None:
+    worker = WorkerIdentity("r", "h", "b", 7, 5)
+    assert WorkerIdentity.from_tag(worker.to_tag()) == worker
+    assert WorkerIdentity.from_tag(f'{{{WHOLE}, "pid": 7}}') == worker
 
 
 def started_run(env: Deployment, job_name: str, worker_of: str | None, pid: int) -> dg.DagsterRun:

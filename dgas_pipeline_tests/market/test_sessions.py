@@ -230,6 +230,26 @@ def test_next_market_open_is_the_first_open_strictly_after(
     market: MarketHoursManager, at: datetime, expected: str
 ) -> None:
     assert market.next_market_open(at) == z(expected)
+    assert market.next_open_in_calendar(at) == z(expected)
+
+
+def test_next_open_in_calendar_is_none_once_the_calendar_has_no_later_open() -> None:
+    """A process built on 2026-11-26 covers up to 2028-12-31; its last session is Friday
+    2028-12-29, so from that open on the next one is unknown (next_market_open refuses)."""
+    with time_machine.travel(datetime(2026, 11, 26, 12, tzinfo=UTC), tick=False):
+        market = MarketHoursManager()
+    last_open = z("2028-12-29T14:30Z")
+    asked = [
+        (last_open - timedelta(seconds=1), last_open),
+        (last_open, None),
+        (et(2028, 12, 29, 16), None),
+        (et(2028, 12, 31, 23, 59), None),
+        (et(2099, 1, 1), None),
+    ]
+    for at, expected in asked:
+        assert market.next_open_in_calendar(at) == expected, at
+    with pytest.raises(InvalidInput):
+        market.next_market_open(last_open)
 
 
 NEXT_CLOSE = [
@@ -324,6 +344,7 @@ NAIVE = datetime(2026, 11, 27, 10, 0)  # naive: the point of the test
         MarketHoursManager.is_market_open,
         MarketHoursManager.session_at,
         MarketHoursManager.next_market_open,
+        MarketHoursManager.next_open_in_calendar,
         MarketHoursManager.next_market_close,
         MarketHoursManager.local,
     ],

@@ -12,8 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import URL
 
+from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.store import repositories
 from dgas_pipeline.store.engine import (
+    DatabaseChoice,
+    check_database,
+    database_in_use,
     database_url,
     dispose_engine,
     ensure_schema,
@@ -24,6 +28,7 @@ from dgas_pipeline.store.engine import (
 )
 from dgas_pipeline.store.migrate import current_revision, head_revision
 from dgas_pipeline.store.tables import prediction_runs
+from dgas_pipeline_tests.processes import free_port
 from dgas_pipeline_tests.store.rows import run_row
 
 
@@ -95,6 +100,88 @@ def test_redacted_url_never_contains_the_password(password: str) -> None:
 
 def test_normalize_url_keeps_a_sqlite_url_as_given() -> None:
     assert normalize_url("sqlite:////tmp/dgas.db") == "sqlite:////tmp/dgas.db"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not a url", "postgresql://dgas:hunter2@db:port/dgas", "postgresql://u:hunter2@[::1/x"],
+    ids=["words", "port-not-a-number", "unclosed-ipv6"],
+)
+def test_normalize_url_of_a_bad_url_names_the_field_it_came_from(url: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        normalize_url(url, "database_url")
+    assert err.value.field == "database_url"
+    assert "hunter2" not in str(err.value)
+    assert "hunter2" not in redact_url(url)
+
+
+# env, config's database_url -> (field named, value shown)
+CHOICES = [
+    pytest.param({"DGAS_DATABASE_URL": "postgresql://u:pw@db/x", "DAGSTER_HOME": "/h"},
+                 "sqlite:////c.db", ("DGAS_DATABASE_URL", "postgresql://u:***@db/x"),
+                 id="variable-wins-over-config"),
+    pytest.param({"DGAS_DATABASE_URL": "", "DAGSTER_HOME": "/h"}, "sqlite:////c.db",
+                 ("database_url", "sqlite:////c.db"), id="empty-variable-is-unset"),
+    pytest.param({"DGAS_DATABASE_URL": "  ", "DAGSTER_HOME": "/h"}, "sqlite:////c.db",
+                 ("DGAS_DATABASE_URL", "***"), id="blank-variable-is-a-bad-url"),
+    pytest.param({"DAGSTER_HOME": "/h"}, None, ("DAGSTER_HOME", "/h"), id="default-in-the-home"),
+    pytest.param({"DGAS_DATABASE_URL": "not a url"}, None, ("DGAS_DATABASE_URL", "***"),
+                 id="unparseable-variable-shown-masked"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("env", "config_url", "expected"), CHOICES)
+def test_database_in_use_names_what_chose_it(
+    env: dict[str, str], config_url: str | None, expected: tuple[str, str]
+) -> None:
+    choice = database_in_use(config_url, env)
+    assert (choice.field, choice.shown) == expected
+
+
+# url ({root}: the test's directory; {port}: nobody listens) -> a piece of the problem
+UNUSABLE = [
+    pytest.param("foo://db/x", "unknown database driver 'foo'", id="unknown-dialect"),
+    pytest.param("postgresql+nodriver://u@db/x", "unknown database driver", id="unknown-driver"),
+    pytest.param("mysql://u@db/x", "'MySQLdb', which is not installed", id="driver-missing"),
+    pytest.param("postgresql://postgres:hunter2@127.0.0.1:{port}/x", "cannot connect",
+                 id="connection-refused"),
+    pytest.param("postgresql://postgres@no-such-host.invalid/x", "cannot connect",
+                 id="host-does-not-resolve"),
+    pytest.param("sqlite:///{root}/file/dgas.db", "file is not a directory",
+                 id="sqlite-under-a-file"),
+    pytest.param("sqlite:///{root}", "is not a file", id="sqlite-a-directory"),
+    pytest.param("sqlite:///{root}/file", "SQLite cannot open", id="sqlite-not-a-database"),
+    pytest.param("sqlite:////proc/1/dgas.db", "is not writable", id="sqlite-unwritable"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "problem"), UNUSABLE)
+def test_check_database_refuses_what_cannot_work_and_creates_nothing(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    (tmp_path / "file").write_text("not a database, but long enough to have a header" * 4)
+    url = url.format(root=tmp_path, port=free_port())
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(InvalidInput) as err:
+        check_database(DatabaseChoice(url, "DGAS_DATABASE_URL", redact_url(url)), timeout_s=2)
+    assert err.value.field == "DGAS_DATABASE_URL"
+    assert problem in err.value.expected
+    assert "hunter2" not in str(err.value)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("name", ["dgas.db", "new/dir/dgas.db"])
+def test_check_database_accepts_a_sqlite_file_to_be_created_without_creating_it(
+    tmp_path: Path, name: str
+) -> None:
+    url = f"sqlite:///{tmp_path / name}"
+    check_database(DatabaseChoice(url, "DGAS_DATABASE_URL", url))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_database_accepts_a_reachable_database(db_url: str) -> None:
+    ensure_schema(db_url)
+    check_database(DatabaseChoice(db_url, "DGAS_DATABASE_URL", redact_url(db_url)))
 
 
 def test_make_engine_returns_one_engine_per_url(sqlite_url: str) -> None:
