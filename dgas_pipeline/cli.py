@@ -32,6 +32,7 @@ from dgas_pipeline.market import (
 from dgas_pipeline.market.bars import Bar, bar_closed_by
 from dgas_pipeline.market.sessions import TradingSession
 from dgas_pipeline.store import commands as db_commands
+from dgas_pipeline.tickers import check_tickers
 from dgas_pipeline.watchlists import commands as watchlist_commands
 
 EXIT_OK = 0
@@ -376,7 +377,7 @@ def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
     bar = bar_due_by(at, args.at if args.at is not None else f"now ({iso(now)})", config, market)
     symbols = None
     if args.symbols is not None:
-        symbols = list(validate_config({"symbols": args.symbols.split(",")}).symbols)
+        symbols = list(check_tickers(args.symbols.split(","), "symbols"))
         if len(symbols) > config.max_symbols_per_cycle:
             raise InvalidInput(
                 "--symbols",

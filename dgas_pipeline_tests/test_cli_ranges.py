@@ -134,7 +134,7 @@ REFUSED = [
                  "--timeframe", ("''",), id="timeframe-empty"),
     # run-once --symbols: no more than a cycle takes
     pytest.param(("run-once", "--at", AT, "--symbols", "SPY,AAPL,MSFT"),
-                 "max_symbols_per_cycle: 2\n", "--symbols",
+                 "symbols: [SPY]\nmax_symbols_per_cycle: 2\n", "--symbols",
                  ("3 tickers", "max_symbols_per_cycle (2)"), id="symbols-beyond-a-limit-of-2"),
     pytest.param(("run-once", "--at", AT, "--symbols", ",".join(f"S{i}" for i in range(51))), "",
                  "--symbols", ("51 tickers", "max_symbols_per_cycle (50)"),
