@@ -66,24 +66,6 @@ LOWER = ROLES.index("lower")  # position of the lower timeframe in `timeframes`
 
 LONG = "LONG"
 SHORT = "SHORT"
-SIGNAL_COLUMNS = (
-    "symbol",
-    "signal_timestamp",
-    "signal_type",
-    "entry_price",
-    "stop_loss",
-    "target_price",
-    "confidence",
-    "signal_strength",
-    "timeframe_alignment",
-    "risk_reward_ratio",
-    "htf_trend",
-    "htf_timeframe",
-    "trading_timeframe",
-    "trading_tf_state",
-    "confluence_zones_count",
-    "pattern_context",
-)
 FLOAT_COLUMNS = (
     "entry_price",
     "stop_loss",
@@ -92,6 +74,18 @@ FLOAT_COLUMNS = (
     "signal_strength",
     "timeframe_alignment",
     "risk_reward_ratio",
+)
+SIGNAL_COLUMNS = (
+    "symbol",
+    "signal_timestamp",
+    "signal_type",
+    *FLOAT_COLUMNS,
+    "htf_trend",
+    "htf_timeframe",
+    "trading_timeframe",
+    "trading_tf_state",
+    "confluence_zones_count",
+    "pattern_context",
 )
 TEXT_COLUMNS = (
     "symbol",
@@ -287,11 +281,10 @@ def _generate(
         if name not in bars.columns:
             raise ValueError(f"bars: missing column {name!r}")
     layout, ts = layout_and_times(bars)
-    bounds = _chunk_bounds(layout, chunk_rows)
+    whole = _BaseBars.read(bars, layout.codes, ts)
     results = []
-    for lo, hi in itertools.pairwise(bounds):
-        chunk = bars if hi - lo == len(bars) else bars.iloc[lo:hi]
-        base = _BaseBars.read(chunk, layout.codes[lo:hi], ts[lo:hi], cutoff)
+    for lo, hi in itertools.pairwise(_chunk_bounds(layout, chunk_rows)):
+        base = whole.started(lo, hi, cutoff)
         frames = [
             _timeframe(base, layout.categories, step, cutoff, params, lines_only=role == LOWER)
             for role, step in enumerate(steps)
@@ -323,8 +316,8 @@ def _chunk_bounds(layout: SymbolLayout, chunk_rows: int) -> list[int]:
 
 @dataclass(frozen=True, slots=True)
 class _BaseBars:
-    """A chunk's base bars that had started by the cutoff, as arrays: read from the frame
-    once, then resampled to every timeframe."""
+    """Base bars as arrays, read from the frame once (views of its columns where the dtypes
+    allow), then cut into chunks and resampled to every timeframe."""
 
     codes: np.ndarray
     ts: np.ndarray
@@ -333,17 +326,27 @@ class _BaseBars:
     prices: dict[str, np.ndarray]
 
     @classmethod
-    def read(cls, chunk: pd.DataFrame, codes: np.ndarray, ts: np.ndarray, cutoff: int) -> _BaseBars:
-        started = ts < cutoff
+    def read(cls, bars: pd.DataFrame, codes: np.ndarray, ts: np.ndarray) -> _BaseBars:
         return cls(
-            codes[started],
-            ts[started],
-            timestamps_ns(chunk["session_open"], "session_open")[started],
-            timestamps_ns(chunk["session_close"], "session_close")[started],
+            codes,
+            ts,
+            timestamps_ns(bars["session_open"], "session_open"),
+            timestamps_ns(bars["session_close"], "session_close"),
             {
-                name: chunk[name].to_numpy(np.float64)[started]
+                name: bars[name].to_numpy(np.float64)
                 for name in ("open", "high", "low", "close", "volume")
             },
+        )
+
+    def started(self, lo: int, hi: int, cutoff: int) -> _BaseBars:
+        """Rows lo..hi that had started by the cutoff."""
+        keep = np.flatnonzero(self.ts[lo:hi] < cutoff) + lo
+        return _BaseBars(
+            self.codes[keep],
+            self.ts[keep],
+            self.session_open[keep],
+            self.session_close[keep],
+            {name: values[keep] for name, values in self.prices.items()},
         )
 
 
