@@ -42,8 +42,7 @@ class SymbolLayout:
             return values
         out = np.empty_like(values)
         out[k:] = values[:-k]
-        out[:k] = fill
-        out[self.pos < k] = fill
+        out[self.pos < k] = fill  # a symbol's first k rows, the frame's first k among them
         return out
 
     def rolling_mean(self, values: np.ndarray, window: int) -> np.ndarray:
@@ -175,7 +174,9 @@ def take(values: np.ndarray, index: np.ndarray, fill: float | int | np.ndarray) 
     number of rows asked for.
     """
     found = index >= 0
-    out = np.array(np.broadcast_to(fill, index.shape), dtype=np.result_type(values, fill))
+    dtype = np.result_type(values, fill)
+    # np.array copies an array fill; np.full spreads a scalar one
+    out = np.array(fill, dtype=dtype) if np.ndim(fill) else np.full(index.shape, fill, dtype)
     out[found] = values[index[found]]
     return out
 

@@ -723,10 +723,17 @@ def _signal_frame(columns: dict[str, Any], n: int) -> pd.DataFrame:
     built as strings here (a scalar stands for all rows) rather than converted afterwards."""
     return pd.DataFrame(
         {
-            name: pd.array(np.broadcast_to(np.asarray(columns[name], dtype=object), n), dtype="str")
+            name: pd.array(_object_column(columns[name], n), dtype="str")
             if name in TEXT_COLUMNS
             else columns[name]
             for name in SIGNAL_COLUMNS
         },
         copy=False,  # every column is a fresh array already
     )
+
+
+def _object_column(values: Any, n: int) -> np.ndarray:
+    """`values` (an array of n, or one value for all n rows) as an object array."""
+    if np.ndim(values):
+        return np.asarray(values, dtype=object)
+    return np.full(n, values, dtype=object)
