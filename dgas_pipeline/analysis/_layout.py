@@ -42,8 +42,7 @@ class SymbolLayout:
             return values
         out = np.empty_like(values)
         out[k:] = values[:-k]
-        out[:k] = fill
-        out[self.pos < k] = fill
+        out[self.pos < k] = fill  # a symbol's first k rows, the frame's first k among them
         return out
 
     def rolling_mean(self, values: np.ndarray, window: int) -> np.ndarray:
@@ -95,6 +94,11 @@ class SymbolLayout:
 
 def layout_of(frame: pd.DataFrame) -> SymbolLayout:
     """Check the (symbol, ts) ordering the vectorised code relies on, and describe it."""
+    return layout_and_times(frame)[0]
+
+
+def layout_and_times(frame: pd.DataFrame) -> tuple[SymbolLayout, np.ndarray]:
+    """`layout_of(frame)` and the `ts` column as int64 ns, read once for callers needing both."""
     missing = [c for c in REQUIRED_BAR_COLUMNS if c not in frame.columns]
     if missing:
         expected = list(REQUIRED_BAR_COLUMNS)
@@ -124,7 +128,7 @@ def layout_of(frame: pd.DataFrame) -> SymbolLayout:
                 f"bars.ts: not strictly increasing within symbol {categories[codes[row]]!r} "
                 f"at row {row} (sort by symbol, ts and drop duplicates first)"
             )
-    return layout_from_codes(codes, categories)
+    return layout_from_codes(codes, categories), ts
 
 
 def layout_from_codes(codes: np.ndarray, categories: pd.Index) -> SymbolLayout:
@@ -141,10 +145,12 @@ def layout_from_codes(codes: np.ndarray, categories: pd.Index) -> SymbolLayout:
 
 def timestamps_ns(values: pd.Series | pd.Index, name: str) -> np.ndarray:
     """int64 nanoseconds since the epoch of a tz-aware column; naive times are refused."""
-    index = pd.DatetimeIndex(values)
-    if index.tz is None:
+    array = values.array
+    if not isinstance(array, pd.arrays.DatetimeArray):  # e.g. datetime objects
+        array = pd.DatetimeIndex(values).array
+    if array.tz is None:
         raise ValueError(f"bars.{name}: times must be tz-aware (UTC), got naive datetimes")
-    return index.as_unit("ns").asi8
+    return array.as_unit("ns").asi8
 
 
 def utc_ns_series(ns: np.ndarray) -> pd.Series:
@@ -157,6 +163,22 @@ def utc_timestamp(value: object, name: str) -> pd.Timestamp:
     if stamp.tzinfo is None:
         raise ValueError(f"{name}: {value!r} is a naive datetime (expected tz-aware, e.g. UTC)")
     return stamp.tz_convert("UTC")
+
+
+def take(values: np.ndarray, index: np.ndarray, fill: float | int | np.ndarray) -> np.ndarray:
+    """`values[index]` where index >= 0, `fill` (a scalar, or one value per index) where it is
+    -1, the "no such row" of `asof_rows` and `last_index_where`.
+
+    Never reads `values` at a clamped index, so an empty `values` (no bar of a timeframe has
+    closed, no confluence zone exists) gives `fill` instead of an IndexError, whatever the
+    number of rows asked for.
+    """
+    found = index >= 0
+    dtype = np.result_type(values, fill)
+    # np.array copies an array fill; np.full spreads a scalar one
+    out = np.array(fill, dtype=dtype) if np.ndim(fill) else np.full(index.shape, fill, dtype)
+    out[found] = values[index[found]]
+    return out
 
 
 def asof_rows(

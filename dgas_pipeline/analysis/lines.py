@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dgas_pipeline.analysis._layout import SymbolLayout, layout_of
+from dgas_pipeline.analysis._layout import SymbolLayout, layout_of, take
 from dgas_pipeline.analysis.parameters import DrummondParameters
 
 DEFAULT_PARAMETERS = DrummondParameters()
@@ -124,11 +124,9 @@ def recent_lines(
 ) -> np.ndarray:
     """(len(rows), lookback) matrix of the lines of each row and the bars before it, sorted
     ascending along each row, NaN (sorted last) where the symbol has no such bar."""
-    pooled = np.full((len(rows), lookback), np.nan)
-    pos = layout.pos[rows]
-    for k in range(lookback):
-        ok = pos >= k
-        pooled[ok, k] = line[rows[ok] - k]
+    back = np.arange(lookback)
+    there = layout.pos[rows][:, None] >= back
+    pooled = take(line, np.where(there, rows[:, None] - back, -1), np.nan)
     pooled.sort(axis=1)
     return pooled
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dgas_pipeline.analysis._layout import SymbolLayout
+from dgas_pipeline.analysis._layout import SymbolLayout, take
 from dgas_pipeline.analysis.lines import recent_lines, zone_weights_of_lines
 from dgas_pipeline.analysis.parameters import DrummondParameters
 
@@ -96,9 +96,7 @@ def pattern_arrays(
     last_push = layout.shift(layout.last_index_where(push != 0), 1, fill=-1)
     age = np.arange(layout.size) - last_push
     recent = (last_push >= 0) & (age <= params.refresh_lookback)
-    out["pldot_refresh"] = np.where(touches & recent, push[np.maximum(last_push, 0)], 0).astype(
-        np.int8
-    )
+    out["pldot_refresh"] = np.where(touches & recent, take(push, last_push, 0), 0).astype(np.int8)
 
     prev_close = layout.shift(close, 1)
     with np.errstate(invalid="ignore"):

@@ -17,6 +17,7 @@ stays bounded with thousands of symbols.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -29,14 +30,15 @@ import pandas as pd
 from dgas_pipeline.analysis._layout import (
     SymbolLayout,
     asof_rows,
+    layout_and_times,
     layout_from_codes,
-    layout_of,
+    take,
     timestamps_ns,
     utc_ns_series,
     utc_timestamp,
 )
 from dgas_pipeline.analysis.indicators import indicator_arrays
-from dgas_pipeline.analysis.lines import zones_at_rows
+from dgas_pipeline.analysis.lines import line_arrays, zones_at_rows
 from dgas_pipeline.analysis.parameters import CoordinationParameters, DrummondParameters
 from dgas_pipeline.analysis.patterns import (
     PATTERN_COLUMNS,
@@ -46,6 +48,7 @@ from dgas_pipeline.analysis.patterns import (
 )
 from dgas_pipeline.analysis.states import DIRECTION_NAMES, STATES
 from dgas_pipeline.analysis.timeframes import (
+    ROLES,
     Confluence,
     alignment_arrays,
     confluence_arrays,
@@ -59,13 +62,11 @@ DEFAULT_TIMEFRAMES = ("4h", "1h", "30min")
 DEFAULT_PARAMETERS = DrummondParameters()
 DEFAULT_COORDINATION = CoordinationParameters()
 DEFAULT_CHUNK_ROWS = 250_000
+LOWER = ROLES.index("lower")  # position of the lower timeframe in `timeframes`
 
 LONG = "LONG"
 SHORT = "SHORT"
-SIGNAL_COLUMNS = (
-    "symbol",
-    "signal_timestamp",
-    "signal_type",
+FLOAT_COLUMNS = (
     "entry_price",
     "stop_loss",
     "target_price",
@@ -73,6 +74,12 @@ SIGNAL_COLUMNS = (
     "signal_strength",
     "timeframe_alignment",
     "risk_reward_ratio",
+)
+SIGNAL_COLUMNS = (
+    "symbol",
+    "signal_timestamp",
+    "signal_type",
+    *FLOAT_COLUMNS,
     "htf_trend",
     "htf_timeframe",
     "trading_timeframe",
@@ -273,26 +280,25 @@ def _generate(
     for name in ("session_open", "session_close", "volume"):
         if name not in bars.columns:
             raise ValueError(f"bars: missing column {name!r}")
-    layout = layout_of(bars)
-    bounds = _chunk_bounds(layout, chunk_rows)
+    layout, ts = layout_and_times(bars)
+    whole = _BaseBars.read(bars, layout.codes, ts)
     results = []
-    for lo, hi in itertools.pairwise(bounds):
-        chunk = bars.iloc[lo:hi]
-        codes = layout.codes[lo:hi]
-        ts = timestamps_ns(chunk["ts"], "ts")
-        started = ts < cutoff
+    for lo, hi in itertools.pairwise(_chunk_bounds(layout, chunk_rows)):
+        base = whole.started(lo, hi, cutoff)
         frames = [
-            _timeframe(chunk, codes, ts, started, layout.categories, step, cutoff, params)
-            for step in steps
+            _timeframe(base, layout.categories, step, cutoff, params, lines_only=role == LOWER)
+            for role, step in enumerate(steps)
         ]
         found = _decide(
             frames, window_start, cutoff, list(timeframes), thresholds, params, coordination
         )
         if found is not None:
             results.append(found)
-    out = pd.concat(results, ignore_index=True) if results else _empty_signals()
-    for name in TEXT_COLUMNS:
-        out[name] = out[name].astype("str")
+    if not results:
+        return _empty_signals()
+    out = results[0] if len(results) == 1 else pd.concat(results, ignore_index=True)
+    if len(out) < 2:  # the live call of one symbol: nothing to order
+        return out
     return out.sort_values(["symbol", "signal_timestamp"], kind="stable", ignore_index=True)
 
 
@@ -308,33 +314,65 @@ def _chunk_bounds(layout: SymbolLayout, chunk_rows: int) -> list[int]:
     return bounds
 
 
+@dataclass(frozen=True, slots=True)
+class _BaseBars:
+    """Base bars as arrays, read from the frame once (views of its columns where the dtypes
+    allow), then cut into chunks and resampled to every timeframe."""
+
+    codes: np.ndarray
+    ts: np.ndarray
+    session_open: np.ndarray
+    session_close: np.ndarray
+    prices: dict[str, np.ndarray]
+
+    @classmethod
+    def read(cls, bars: pd.DataFrame, codes: np.ndarray, ts: np.ndarray) -> _BaseBars:
+        return cls(
+            codes,
+            ts,
+            timestamps_ns(bars["session_open"], "session_open"),
+            timestamps_ns(bars["session_close"], "session_close"),
+            {
+                name: bars[name].to_numpy(np.float64)
+                for name in ("open", "high", "low", "close", "volume")
+            },
+        )
+
+    def started(self, lo: int, hi: int, cutoff: int) -> _BaseBars:
+        """Rows lo..hi that had started by the cutoff."""
+        keep = np.flatnonzero(self.ts[lo:hi] < cutoff) + lo
+        return _BaseBars(
+            self.codes[keep],
+            self.ts[keep],
+            self.session_open[keep],
+            self.session_close[keep],
+            {name: values[keep] for name, values in self.prices.items()},
+        )
+
+
 def _timeframe(
-    chunk: pd.DataFrame,
-    codes: np.ndarray,
-    ts: np.ndarray,
-    started: np.ndarray,
+    base: _BaseBars,
     categories: pd.Index,
     step: int,
     cutoff: int,
     params: DrummondParameters,
+    *,
+    lines_only: bool = False,
 ) -> _Timeframe:
-    prices = {
-        name: chunk[name].to_numpy(np.float64)[started]
-        for name in ("open", "high", "low", "close", "volume")
-    }
+    """The closed bars of one timeframe with their indicators. `lines_only`: just the close
+    and the Drummond lines, all the lower timeframe adds to a decision (its zones)."""
     rs = resample_arrays(
-        codes[started],
-        ts[started],
-        timestamps_ns(chunk["session_open"], "session_open")[started],
-        timestamps_ns(chunk["session_close"], "session_close")[started],
-        prices,
-        step,
+        base.codes, base.ts, base.session_open, base.session_close, base.prices, step
     )
     closed = rs.end <= cutoff
     layout = layout_from_codes(rs.codes[closed], categories)
     p = {name: values[closed] for name, values in rs.prices.items()}
-    cols = indicator_arrays(layout, p["high"], p["low"], p["close"], params, with_termination=False)
-    cols["open"] = p["open"]
+    if lines_only:
+        cols = {"close": p["close"], **line_arrays(layout, p["high"], p["low"])}
+    else:
+        cols = indicator_arrays(
+            layout, p["high"], p["low"], p["close"], params, with_termination=False
+        )
     return _Timeframe(layout, rs.start[closed], rs.end[closed], cols)
 
 
@@ -358,12 +396,13 @@ def _decide(
         return None
     t_end = trading.end[rows]
     codes = tl.codes[rows]
+    # -1 where no higher-timeframe bar of the symbol had closed yet: unknown state, no
+    # direction, hence no candidate (below)
     hi = asof_rows(codes, t_end, higher.layout.codes, higher.end)
     tc, hc = trading.cols, higher.cols
-    hsafe = np.maximum(hi, 0)
-    h_state = np.where(hi >= 0, hc["state"][hsafe], -1).astype(np.int8)
-    h_dir = np.where(hi >= 0, hc["direction"][hsafe], 0).astype(np.int8)
-    h_conf = hc["state_confidence"][hsafe]
+    h_state = take(hc["state"], hi, -1).astype(np.int8)
+    h_dir = take(hc["direction"], hi, 0).astype(np.int8)
+    h_conf = take(hc["state_confidence"], hi, np.nan)
     score = alignment_arrays(
         h_state,
         h_dir,
@@ -374,12 +413,13 @@ def _decide(
         co,
     )
     permitted = permitted_arrays(h_dir, tc["direction"][rows], score, thresholds.min_alignment)
-    candidate = permitted & (h_dir != 0)
+    candidate = permitted & (hi >= 0) & (h_dir != 0)
     if not candidate.any():
         return None
 
-    # from here on, only the bars that can still become a signal
+    # from here on, only the bars that can still become a signal; each has a higher bar
     rows, hi, score = rows[candidate], hi[candidate], score[candidate]
+    h_conf = h_conf[candidate]
     direction = h_dir[candidate]
     n = len(rows)
     close = tc["close"][rows]
@@ -416,7 +456,7 @@ def _decide(
     confidence = np.clip(
         co.confidence_alignment_weight * score
         + np.where(confirmed, co.confidence_pattern_confirmed, co.confidence_pattern_unconfirmed)
-        + co.confidence_htf_weight * hc["state_confidence"][hi]
+        + co.confidence_htf_weight * h_conf
         + co.confidence_zones_weight
         * np.minimum(zone_count, co.confidence_zones_cap)
         / co.confidence_zones_cap
@@ -425,12 +465,12 @@ def _decide(
         1.0,
     )
 
+    # No confluence zone on the signal's side (possibly none at all): the entry is the close
+    # (DRUMMOND.md), its "zone" the close alone; the stop then rests on the buffer.
     zone = _entry_zone(conf, direction, close, n)
-    has_zone = zone >= 0
-    zsafe = np.maximum(zone, 0)
-    entry = np.where(has_zone, conf.level[zsafe], close)
-    z_lower = np.where(has_zone, conf.lower[zsafe], close)
-    z_upper = np.where(has_zone, conf.upper[zsafe], close)
+    entry = take(conf.level, zone, close)
+    z_lower = take(conf.lower, zone, close)
+    z_upper = take(conf.upper, zone, close)
     env_half = np.nan_to_num(tc["env_width"][rows] / 2.0)
     buffer = np.maximum.reduce(
         [(z_upper - z_lower) / 2.0, env_half, co.min_stop_buffer * np.abs(entry)]
@@ -457,7 +497,7 @@ def _decide(
     k = np.flatnonzero(keep)
     r = rows[k]
     contexts = _pattern_contexts(k, r, hi[k], frames, seen, confirming, conf, zone, thresholds)
-    return pd.DataFrame(
+    return _signal_frame(
         {
             "symbol": np.asarray(tl.categories, dtype=object)[tl.codes[r]],
             "signal_timestamp": utc_ns_series(trading.end[r]).array,
@@ -475,7 +515,8 @@ def _decide(
             "trading_tf_state": np.asarray(STATES, dtype=object)[tc["state"][r]],
             "confluence_zones_count": zone_count[k].astype(np.int64),
             "pattern_context": contexts,
-        }
+        },
+        len(k),
     )
 
 
@@ -660,17 +701,39 @@ def _iso(ns: int) -> str:
 
 
 def _empty_signals() -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in SIGNAL_COLUMNS})
-    for name in (
-        "entry_price",
-        "stop_loss",
-        "target_price",
-        "confidence",
-        "signal_strength",
-        "timeframe_alignment",
-        "risk_reward_ratio",
-    ):
-        frame[name] = frame[name].astype(np.float64)
-    frame["confluence_zones_count"] = frame["confluence_zones_count"].astype(np.int64)
-    frame["signal_timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
-    return frame
+    return _empty_template().copy()
+
+
+@functools.cache
+def _empty_template() -> pd.DataFrame:
+    no_floats = np.array([], dtype=np.float64)
+    return _signal_frame(
+        {
+            **dict.fromkeys(SIGNAL_COLUMNS, np.array([], dtype=object)),
+            **dict.fromkeys(FLOAT_COLUMNS, no_floats),
+            "signal_timestamp": utc_ns_series(np.array([], dtype=np.int64)).array,
+            "confluence_zones_count": np.array([], dtype=np.int64),
+        },
+        0,
+    )
+
+
+def _signal_frame(columns: dict[str, Any], n: int) -> pd.DataFrame:
+    """n signals as a frame of SIGNAL_COLUMNS with the contract's dtypes; text columns are
+    built as strings here (a scalar stands for all rows) rather than converted afterwards."""
+    return pd.DataFrame(
+        {
+            name: pd.array(_object_column(columns[name], n), dtype="str")
+            if name in TEXT_COLUMNS
+            else columns[name]
+            for name in SIGNAL_COLUMNS
+        },
+        copy=False,  # every column is a fresh array already
+    )
+
+
+def _object_column(values: Any, n: int) -> np.ndarray:
+    """`values` (an array of n, or one value for all n rows) as an object array."""
+    if np.ndim(values):
+        return np.asarray(values, dtype=object)
+    return np.full(n, values, dtype=object)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dgas_pipeline.analysis._layout import SymbolLayout, layout_of
+from dgas_pipeline.analysis._layout import SymbolLayout, layout_of, take
 from dgas_pipeline.analysis.parameters import DrummondParameters
 from dgas_pipeline.analysis.pldot import pldot_arrays
 
@@ -91,7 +91,7 @@ def state_arrays(
     prev_run = layout.shift(run, 1, fill=0)
     last_run_row = layout.last_index_where(run != 0)
     prior_row = layout.shift(last_run_row, 1, fill=-1)
-    prior = np.where(prior_row >= 0, run[np.maximum(prior_row, 0)], 0).astype(np.int8)
+    prior = take(run, prior_row, 0).astype(np.int8)
 
     state = np.full(layout.size, _ACTION, dtype=np.int8)
     in_run = run != 0
@@ -151,7 +151,19 @@ def state_arrays(
 
 def states_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Different states that still agree: both trending (TREND, CONGESTION_EXIT, REVERSAL) or
-    both in congestion (CONGESTION_ENTRANCE, CONGESTION_ACTION, CONGESTION_EXIT)."""
-    trending = np.isin(a, (_TREND, _EXIT, _REVERSAL)) & np.isin(b, (_TREND, _EXIT, _REVERSAL))
-    congesting = np.isin(a, (_ENTRANCE, _ACTION, _EXIT)) & np.isin(b, (_ENTRANCE, _ACTION, _EXIT))
-    return trending | congesting
+    both in congestion (CONGESTION_ENTRANCE, CONGESTION_ACTION, CONGESTION_EXIT). Unknown
+    states (-1) agree with nothing."""
+    a, b = a.astype(np.int64) + 1, b.astype(np.int64) + 1
+    return (_TRENDING[a] & _TRENDING[b]) | (_CONGESTING[a] & _CONGESTING[b])
+
+
+def _state_table(*members: int) -> np.ndarray:
+    """Membership by state code + 1 (slot 0: unknown), a lookup instead of np.isin: the live
+    call asks this for a handful of bars, where isin's set-up dominates."""
+    table = np.zeros(len(STATES) + 1, dtype=bool)
+    table[np.asarray(members) + 1] = True
+    return table
+
+
+_TRENDING = _state_table(_TREND, _EXIT, _REVERSAL)
+_CONGESTING = _state_table(_ENTRANCE, _ACTION, _EXIT)

@@ -25,6 +25,7 @@ import pandas as pd
 from dgas_pipeline.analysis._layout import (
     asof_rows,
     layout_of,
+    take,
     timestamps_ns,
     utc_ns_series,
     utc_timestamp,
@@ -154,7 +155,7 @@ def asof_positions(
     right_codes = names.get_indexer(ro.categories)[ro.codes].astype(np.int64)
     order = np.lexsort((right_ns, right_codes))
     found = asof_rows(left_codes, left_ns, right_codes[order], right_ns[order])
-    return np.where(found >= 0, order[np.maximum(found, 0)], -1)
+    return take(order, found, -1)
 
 
 def timeframe_alignment(

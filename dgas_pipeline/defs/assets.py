@@ -18,10 +18,14 @@ from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.defs import mirror
 from dgas_pipeline.defs.cycle_steps import (
     PARTITION,
+    SymbolFailure,
+    cap_symbols,
+    failure_lines,
     fetch_history,
     find_and_store_signals,
     group_history,
     history_groups,
+    isolating_symbols,
     notify_signals,
     stopwatch,
     with_stored_signals,
@@ -65,16 +69,20 @@ def bars(
 ) -> pd.DataFrame:
     """Validated base bars each cycle may use: its history up to its bar's end, no later."""
     cycle_bars = run_bars(context, pipeline)
-    symbols = config.symbols or cycle_symbols(pipeline)
+    wanted = list(config.symbols) or cycle_symbols(pipeline)
+    symbols, cut = cap_symbols(wanted, pipeline.settings().max_symbols_per_cycle)
     run = run_identity(context, pipeline, cycle_bars)
     engine = pipeline.engine()
-    mirror.mark_running(engine, run, symbols_requested=len(symbols))
+    mirror.mark_running(engine, run, symbols_requested=len(wanted))
+    if cut:
+        context.log.warning(cut)
 
     with stopwatch() as elapsed:
         frame, fetched = fetch_history(pipeline, symbols, cycle_bars)
     errors = [f"{symbol}: {message}" for symbol, message in sorted(fetched.errors.items())]
     for line in errors:
         context.log.warning(f"bars skipped for {line}")
+    errors = [*([cut] if cut else []), *errors]
     mirror.update(
         engine,
         run,
@@ -84,7 +92,7 @@ def bars(
     )
     context.add_output_metadata(
         {
-            "symbols_requested": len(symbols),
+            "symbols_requested": len(wanted),
             "symbols_processed": len(fetched.symbols),
             "symbols_failed": dg.MetadataValue.json(sorted(fetched.errors)),
             "providers_used": dg.MetadataValue.json(fetched.provider_used),
@@ -111,22 +119,45 @@ def indicators(
     """
     settings, market = pipeline.settings(), pipeline.market()
     cycle_bars = run_bars(context, pipeline)
-    parts = []
+    parts: list[pd.DataFrame] = []
+    failures: list[SymbolFailure] = []
     with stopwatch() as elapsed:
         for group in history_groups(market, cycle_bars, settings.history_sessions):
             history = group_history(bars, group)
+            keys = tuple(bar.key for bar in group)
             for timeframe in settings.enabled_timeframes:
-                closed = analysis.closed_bars(
-                    analysis.resample_bars(history, timeframe), group[-1].end
+                part, failed = isolating_symbols(
+                    history,
+                    lambda rows, tf=timeframe, group=group: indicator_snapshot(rows, tf, group),
+                    "indicators",
+                    keys,
                 )
-                computed = analysis.compute_indicators(closed)
-                parts.append(latest_per_bar(computed.assign(timeframe=timeframe), group))
+                parts.append(part)
+                failures.extend(failed)
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    run = run_identity(context, pipeline, cycle_bars)
+    warn_failures(context, failures)
     mirror.update(
-        pipeline.engine(), run_identity(context, pipeline, cycle_bars), indicator_calc_ms=elapsed()
+        pipeline.engine(),
+        run,
+        partition_errors={p.key: failure_lines(failures, p.key) for p in run.partitions},
+        indicator_calc_ms=elapsed(),
     )
-    context.add_output_metadata({"rows": len(result), "indicator_calc_ms": elapsed()})
+    context.add_output_metadata(
+        {
+            "rows": len(result),
+            "indicator_calc_ms": elapsed(),
+            "symbols_failed": dg.MetadataValue.json(sorted({f.symbol for f in failures})),
+        }
+    )
     return result
+
+
+def indicator_snapshot(history: pd.DataFrame, timeframe: str, group: list[Bar]) -> pd.DataFrame:
+    """Each cycle of `group`'s newest closed `timeframe` bar per symbol, with indicators."""
+    closed = analysis.closed_bars(analysis.resample_bars(history, timeframe), group[-1].end)
+    computed = analysis.compute_indicators(closed)
+    return latest_per_bar(computed.assign(timeframe=timeframe), group)
 
 
 @dg.asset(
@@ -147,22 +178,30 @@ def signals(
     history = group_history(bars, cycle_bars)
     engine = pipeline.engine()
     with stopwatch() as elapsed:
-        kept = find_and_store_signals(pipeline, bars, cycle_bars, context.run_id)
+        kept, failures = find_and_store_signals(pipeline, bars, cycle_bars, context.run.run_id)
         # A rerun also carries what an earlier run of these bars stored but may not have sent.
         kept = with_stored_signals(pipeline, kept, cycle_bars, bars["symbol"].unique())
     run = run_identity(context, pipeline, cycle_bars)
+    warn_failures(context, failures)
     counts = kept.groupby(PARTITION).size().to_dict()
+    present = bars.groupby(PARTITION)["symbol"].nunique().to_dict()
     for part in run.partitions:
+        lines = failure_lines(failures, part.key)
+        # a symbol whose signals failed is not processed; only then is the bars' count revised
+        processed = {"symbols_processed": int(present.get(part.key, 0)) - len(lines)}
         mirror.update(
             engine,
             replace(run, partitions=[part]),
+            errors=lines,
             signals_generated=int(counts.get(part.key, 0)),
             signal_generation_ms=elapsed(),
+            **(processed if lines else {}),
         )
     metadata: dict[str, object] = {
         "signals": len(kept),
         "signal_generation_ms": elapsed(),
         "by_type": dg.MetadataValue.json(kept["signal_type"].value_counts().to_dict()),
+        "symbols_failed": dg.MetadataValue.json(sorted({f.symbol for f in failures})),
     }
     if len(kept):
         metadata["strongest_signal_chart"] = chart_markdown(kept, history, settings)
@@ -212,12 +251,17 @@ def notifications(
 
 def cycle_symbols(pipeline: PipelineResource) -> list[str]:
     """The configured watchlist plus every enabled `every_bar` watchlist, read each run so a
-    watchlist added over the API joins the next cycle without a reload."""
+    watchlist added over the API joins the next cycle without a reload. Not yet capped at
+    max_symbols_per_cycle: `cap_symbols` cuts it, with a warning in the run's errors."""
     settings = pipeline.settings()
     with pipeline.engine().connect() as conn:
         extra = every_bar_symbols(watchlist_store.list_watchlists(conn, enabled_only=True))
-    merged = dict.fromkeys([*settings.symbols, *extra])
-    return list(merged)[: settings.max_symbols_per_cycle]
+    return list(dict.fromkeys([*settings.symbols, *extra]))
+
+
+def warn_failures(context: dg.AssetExecutionContext, failures: list[SymbolFailure]) -> None:
+    for line in dict.fromkeys(failure.line for failure in failures):
+        context.log.warning(f"left out of this step: {line}")
 
 
 def latest_per_bar(computed: pd.DataFrame, group: list[Bar]) -> pd.DataFrame:

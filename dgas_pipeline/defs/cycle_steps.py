@@ -8,6 +8,7 @@ for the cycle's rules, whichever job runs them.
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -27,6 +28,84 @@ from dgas_pipeline.store.engine import write_transaction
 PARTITION = "partition_key"
 # Further back than the aggregator's 60-minute window, so its "previous kept" is complete.
 AGGREGATION_LOOKBACK = timedelta(hours=2)
+# A run's error line names at most this many of the symbols cut by max_symbols_per_cycle.
+DROPPED_SHOWN = 10
+# An analysis error's message is cut to this in the run's errors (it may echo input data).
+ERROR_MESSAGE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class SymbolFailure:
+    """A symbol a cycle step could not analyse, for the cycles (partition keys) it cost."""
+
+    symbol: str
+    stage: str
+    error: str
+    keys: tuple[str, ...]
+
+    @property
+    def line(self) -> str:
+        """The run's error line, in the fetch errors' `SYMBOL: ...` form."""
+        return f"{self.symbol}: {self.stage}: {self.error}"
+
+
+def cap_symbols(wanted: list[str], limit: int) -> tuple[list[str], str | None]:
+    """The first `limit` of a cycle's symbols, and the run's warning line when some are cut.
+
+    Cut, not refused: the list grows at run time (an `every_bar` watchlist added over the
+    API), and the cycle of the others must still run. The warning makes the run PARTIAL.
+    """
+    if len(wanted) <= limit:
+        return wanted, None
+    dropped = wanted[limit:]
+    shown = ", ".join(dropped[:DROPPED_SHOWN])
+    if len(dropped) > DROPPED_SHOWN:
+        shown += f" and {len(dropped) - DROPPED_SHOWN} more"
+    return wanted[:limit], (
+        f"symbols: {len(wanted)} requested, max_symbols_per_cycle is {limit}: "
+        f"dropped {len(dropped)} ({shown})"
+    )
+
+
+def isolating_symbols(
+    frame: pd.DataFrame,
+    compute: Callable[[pd.DataFrame], pd.DataFrame],
+    stage: str,
+    keys: tuple[str, ...],
+) -> tuple[pd.DataFrame, list[SymbolFailure]]:
+    """`compute(frame)` for all symbols at once; only if that raises, once per symbol, so
+    the symbols that fail alone are left out (as failures) and the others keep their result.
+
+    The all-at-once call is the whole cost when nothing fails. Analysis treats symbols
+    independently (a tested property), so the per-symbol results are what the all-at-once
+    call gives them. A failure no single symbol explains, or that every symbol has, is not a
+    symbol's: it is raised and fails the step.
+    """
+    try:
+        return compute(frame), []
+    except Exception as error:
+        whole = error
+    parts, failures = [], []
+    for symbol, rows in frame.groupby("symbol", sort=False, observed=True):
+        try:
+            parts.append(compute(rows.reset_index(drop=True)))
+        except Exception as error:
+            failures.append(SymbolFailure(str(symbol), stage, error_text(error), keys))
+    if not failures or not parts:
+        raise whole
+    return pd.concat(parts, ignore_index=True), failures
+
+
+def error_text(error: BaseException) -> str:
+    """`Type: first line of the message`, cut to ERROR_MESSAGE_CHARS."""
+    text = str(error)
+    first = text.splitlines()[0] if text else ""
+    return f"{type(error).__name__}: {first}"[:ERROR_MESSAGE_CHARS]
+
+
+def failure_lines(failures: Iterable[SymbolFailure], key: str) -> list[str]:
+    """The error lines of the failures that cost the cycle `key` a symbol."""
+    return [failure.line for failure in failures if key in failure.keys]
 
 
 def fetch_history(
@@ -58,8 +137,9 @@ def fetch_history(
 
 def find_and_store_signals(
     pipeline: PipelineResource, bars: pd.DataFrame, cycle_bars: list[Bar], run_id: str
-) -> pd.DataFrame:
-    """Signals of the trading bars these cycles closed, aggregated and upserted (with ids)."""
+) -> tuple[pd.DataFrame, list[SymbolFailure]]:
+    """Signals of the trading bars these cycles closed, aggregated and upserted (with ids),
+    and the symbols whose signals could not be computed (the others' are stored)."""
     settings, market = pipeline.settings(), pipeline.market()
     thresholds = analysis.SignalThresholds(
         min_confidence=settings.min_confidence,
@@ -68,13 +148,17 @@ def find_and_store_signals(
         enabled_patterns=settings.enabled_patterns,
     )
     engine = pipeline.engine()
-    found = pd.concat(
-        [
-            group_signals(group_history(bars, group), group, settings, thresholds)
-            for group in history_groups(market, cycle_bars, settings.history_sessions)
-        ],
-        ignore_index=True,
-    )
+    parts, failures = [], []
+    for group in history_groups(market, cycle_bars, settings.history_sessions):
+        found, failed = isolating_symbols(
+            group_history(bars, group),
+            lambda history, group=group: group_signals(history, group, settings, thresholds),
+            "signals",
+            tuple(bar.key for bar in group),
+        )
+        parts.append(found)
+        failures.extend(failed)
+    found = pd.concat(parts, ignore_index=True)
     # Stored signals seed the aggregator: a re-derived signal (the same trading bar seen by a
     # later cycle) and one within the window of a stored one are dropped, so live cycles and
     # a backfill of the same bars keep the same signals.
@@ -92,7 +176,7 @@ def find_and_store_signals(
         ids = repo.upsert_signals(
             conn, [{**row, "dagster_run_id": run_id} for row in kept.to_dict("records")]
         )
-    return kept.assign(id=ids)
+    return kept.assign(id=ids), failures
 
 
 def with_stored_signals(

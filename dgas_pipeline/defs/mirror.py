@@ -123,13 +123,25 @@ def mark_running(engine: Engine, run: RunIdentity, **fields: Any) -> None:
         )
 
 
-def update(engine: Engine, run: RunIdentity, errors: Sequence[str] = (), **fields: Any) -> None:
-    """Add stage figures (and errors) to the run's rows, keeping what earlier stages wrote."""
+def update(
+    engine: Engine,
+    run: RunIdentity,
+    errors: Sequence[str] = (),
+    *,
+    partition_errors: Mapping[str, Sequence[str]] | None = None,
+    **fields: Any,
+) -> None:
+    """Add stage figures (and errors) to the run's rows, keeping what earlier stages wrote.
+
+    `errors` go to every row; `partition_errors` (by partition key) only to that row's, for
+    a failure that cost some bars of a range run and not the others.
+    """
+    by_key = partition_errors or {}
     with write_transaction(engine) as conn:
         for part in run.partitions:
             existing = repo.get_run(conn, run.dagster_run_id, part.key)
             status = existing["status"] if existing else "RUNNING"
-            merged = with_new_errors(existing, errors)
+            merged = with_new_errors(existing, [*errors, *by_key.get(part.key, ())])
             repo.record_run(
                 conn, {**run.base_row(part), "status": status, "errors": merged, **fields}
             )

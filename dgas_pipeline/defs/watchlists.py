@@ -13,8 +13,8 @@ import dagster as dg
 from dgas_pipeline.defs import mirror
 from dgas_pipeline.defs.assets import PROVIDER_RETRY
 from dgas_pipeline.defs.clock import clock_now
+from dgas_pipeline.defs.cycle_steps import cap_symbols, find_and_store_signals, notify_signals
 from dgas_pipeline.defs.cycle_steps import fetch_history as fetch_cycle_history
-from dgas_pipeline.defs.cycle_steps import find_and_store_signals, notify_signals
 from dgas_pipeline.defs.location import current_location
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
 from dgas_pipeline.defs.reconcile import KIND_TAG, WATCHLIST_JOB, WATCHLIST_KEY_TAG, fail_run
@@ -50,19 +50,25 @@ def run_watchlist(
         settings.interval,
         [mirror.RunPartition(key, bar.start, bar.end)],
     )
-    symbols = list(watchlist.symbols)
-    mirror.mark_running(engine, run, symbols_requested=len(symbols))
+    wanted = list(watchlist.symbols)
+    symbols, cut = cap_symbols(wanted, settings.max_symbols_per_cycle)
+    mirror.mark_running(engine, run, symbols_requested=len(wanted))
     frame, fetched = fetch_cycle_history(pipeline, symbols, [bar])
-    kept = find_and_store_signals(pipeline, frame, [bar], context.run_id)
+    kept, failures = find_and_store_signals(pipeline, frame, [bar], context.run.run_id)
     report = notify_signals(pipeline, kept)
-    errors = [f"{s}: {m}" for s, m in sorted(fetched.errors.items())] + list(report.errors)
+    errors = [
+        *([cut] if cut else []),
+        *(f"{s}: {m}" for s, m in sorted(fetched.errors.items())),
+        *(failure.line for failure in failures),
+        *report.errors,
+    ]
     status = mirror.finish(
         engine,
         run,
         market,
         plan,
         errors=errors,
-        symbols_processed=len(fetched.symbols),
+        symbols_processed=len(fetched.symbols) - len(failures),
         signals_generated=len(kept),
     )
     with write_transaction(engine) as conn:

@@ -116,14 +116,19 @@ def code_location(
 
 @pytest.fixture(scope="session")
 def session_signals() -> pd.DataFrame:
-    """Signals a fresh single-bar run of each bar of SESSION finds, with their partition_key.
+    """Signals a fresh single-bar run of each bar of SESSION finds, with their partition_key."""
+    return signals_of_session(SESSION)
+
+
+def signals_of_session(day: date) -> pd.DataFrame:
+    """Signals a fresh single-bar run of each bar of `day` finds, with their partition_key.
 
     The default config on the synthetic provider; unaggregated, because a bar's own run on an
     empty database has nothing earlier to deduplicate against (at most one per symbol).
     """
     config = SchedulerConfig()
     market = default_market()
-    bars = session_bars(SESSION)
+    bars = session_bars(day)
     start = history_start(market, bars[0].start, config.history_sessions)
     fetched = fetch_bars(
         [SyntheticProvider(market, seed=config.provider.synthetic_seed)],

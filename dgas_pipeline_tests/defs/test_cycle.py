@@ -36,6 +36,7 @@ from dgas_pipeline_tests.defs.conftest import (
     default_market,
     live_at,
     session_bars,
+    signals_of_session,
 )
 from dgas_pipeline_tests.notify.servers import Webhook
 
@@ -153,6 +154,28 @@ def test_running_a_bar_again_adds_no_signal_and_sends_no_notification_twice(
         assert sorted(signal["notification_channels"]) == ["console", "hook"]
         assert signal["notification_timestamp"] is not None
     assert len(cycle_env.rows(tables.prediction_runs)) == 2
+
+
+def test_a_live_cycle_whose_candidate_has_no_confluence_zone_stores_its_signal(
+    cycle_env: CycleEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The 15:00 bar of 2026-04-08: GOOGL's one candidate has no confluence zone at all. The
+    live cycle died in the signal step (FAILED) while a backfill stored the signal; it now
+    enters at the close, live as in a backfill."""
+    summary = run_once_json(capsys, "--at", "2026-04-08T15:35:00-04:00")
+
+    assert summary["partition_key"] == "2026-04-08-15:00"
+    assert summary["status"] in ("SUCCESS", "PARTIAL")
+    analysis_errors = [e for e in summary["errors"] if "signals: " in e or "indicators: " in e]
+    assert analysis_errors == []
+    backfilled = signals_of_session(date(2026, 4, 8))
+    expected = backfilled[backfilled["partition_key"] == summary["partition_key"]]
+    stored = signal_rows(cycle_env)
+    assert summary["signals"] == len(stored) == len(expected) > 0
+    assert [(s["symbol"], s["signal_type"], s["entry_price"]) for s in stored] == list(
+        zip(expected["symbol"], expected["signal_type"], expected["entry_price"], strict=True)
+    )
+    assert ("GOOGL", 0) in [(s["symbol"], s["confluence_zones_count"]) for s in stored]
 
 
 # -- 3 and 4. range runs -----------------------------------------------------------------------
