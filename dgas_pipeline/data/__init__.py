@@ -13,15 +13,28 @@ from dgas_pipeline.data.fetch import (
 )
 from dgas_pipeline.data.files import FilesProvider
 from dgas_pipeline.data.polygon import PolygonProvider
-from dgas_pipeline.data.provider import RAW_COLUMNS, BarProvider, ProviderError
+from dgas_pipeline.data.provider import (
+    RAW_COLUMNS,
+    BarBatch,
+    BarProvider,
+    BatchBarProvider,
+    ProviderError,
+)
 from dgas_pipeline.data.settings import ProviderSettings
 from dgas_pipeline.data.synthetic import SyntheticProvider
-from dgas_pipeline.data.validation import InvalidBars, validate_bars
+from dgas_pipeline.data.validation import (
+    InvalidBars,
+    validate_bars,
+    validate_batch,
+    validate_window_bars,
+)
 
 __all__ = [
     "BAR_COLUMNS",
     "RAW_COLUMNS",
+    "BarBatch",
     "BarProvider",
+    "BatchBarProvider",
     "FetchResult",
     "FilesProvider",
     "InvalidBars",
@@ -33,4 +46,6 @@ __all__ = [
     "close_providers",
     "fetch_bars",
     "validate_bars",
+    "validate_batch",
+    "validate_window_bars",
 ]

@@ -22,6 +22,7 @@ from dgas_pipeline.data.polygon import PolygonProvider
 from dgas_pipeline.data.provider import (
     RAW_COLUMNS,
     BarProvider,
+    BatchBarProvider,
     ProviderError,
     check_symbol,
     check_window,
@@ -29,7 +30,7 @@ from dgas_pipeline.data.provider import (
 )
 from dgas_pipeline.data.settings import ProviderSettings
 from dgas_pipeline.data.synthetic import SyntheticProvider
-from dgas_pipeline.data.validation import InvalidBars, validate_bars
+from dgas_pipeline.data.validation import no_bars, validate_batch, validate_frames
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import MarketHoursManager
 
@@ -68,33 +69,38 @@ def fetch_bars(
 ) -> FetchResult:
     """Validated bars starting in [start, end) per symbol, from the first provider that has them.
 
-    `max_workers` > 1 fetches symbols concurrently (worth it for network providers; the
-    synthetic one is CPU-bound numpy and gains little).
+    Each provider is asked once for all the symbols still missing (`fetch_many` where it has
+    one, else symbol by symbol); `max_workers` > 1 fetches those symbols concurrently (worth
+    it for network providers).
     """
     if not providers:
         raise InvalidInput("providers", [], "is empty (expected at least one bar provider)")
     start_ts, end_ts, step = check_window(start, end, interval)
     wanted = list(dict.fromkeys(check_symbol(s, f"symbols[{i}]") for i, s in enumerate(symbols)))
 
-    def one(symbol: str) -> tuple[pd.DataFrame | None, str]:
-        return _first_good(providers, symbol, start_ts, end_ts, step, market)
-
-    if max_workers > 1 and len(wanted) > 1:
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="fetch") as pool:
-            outcomes = list(pool.map(one, wanted))
-    else:
-        outcomes = [one(symbol) for symbol in wanted]
-
-    frames: list[pd.DataFrame] = []
-    errors: dict[str, str] = {}
+    remaining = wanted
+    failures: dict[str, list[str]] = {}
     used: dict[str, str] = {}
-    for symbol, (frame, detail) in zip(wanted, outcomes, strict=True):
-        if frame is None:
-            errors[symbol] = detail
-        else:
-            frames.append(frame)
-            used[symbol] = detail
-    return FetchResult(_with_sessions(frames, market, start_ts, end_ts, step), errors, used)
+    accepted: list[pd.DataFrame] = []
+    for provider in providers:
+        if not remaining:
+            break
+        bars, failed = _from_provider(
+            provider, remaining, start_ts, end_ts, step, market, max_workers
+        )
+        for symbol in remaining:
+            if symbol in failed:
+                failures.setdefault(symbol, []).append(f"{provider.name}: {failed[symbol]}")
+                log.warning("bars of %s: %s", symbol, failures[symbol][-1])
+            else:
+                used[symbol] = provider.name
+        accepted.append(bars)
+        remaining = [symbol for symbol in remaining if symbol in failed]
+
+    errors = {symbol: "; ".join(failures[symbol]) for symbol in remaining}
+    provider_used = {symbol: used[symbol] for symbol in wanted if symbol in used}
+    bars = _with_sessions(accepted, market, start_ts, end_ts, step)
+    return FetchResult(bars, errors, provider_used)
 
 
 def build_providers(
@@ -141,48 +147,66 @@ def close_providers(providers: Iterable[BarProvider]) -> None:
             close()
 
 
-# -- one symbol ----------------------------------------------------------------------------
+# -- one provider --------------------------------------------------------------------------
 
 
-def _first_good(
-    providers: Sequence[BarProvider],
-    symbol: str,
+def _from_provider(
+    provider: BarProvider,
+    symbols: list[str],
     start: pd.Timestamp,
     end: pd.Timestamp,
     step: timedelta,
     market: MarketHoursManager,
-) -> tuple[pd.DataFrame | None, str]:
-    """(bars, provider name) from the first provider whose bars pass, or (None, every failure)."""
-    failures: list[str] = []
-    for provider in providers:
+    max_workers: int,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """(validated bars, why each symbol without them failed) from one provider."""
+    failed: dict[str, str] = {}
+    if isinstance(provider, BatchBarProvider):
         try:
-            raw = provider.fetch(symbol, start, end, step)
-            bars = validate_bars(raw, symbol, market, step)
-            _check_inside_window(bars, symbol, start, end)
+            batch = provider.fetch_many(symbols, start, end, step)
+        except ProviderError as err:  # the provider as a whole: every symbol failed with it
+            return empty_raw_frame(), dict.fromkeys(symbols, err.message)
+        failed.update(batch.errors)
+        raw = batch.bars
+        if len(raw) and not raw["symbol"].isin(symbols).all():
+            raw = raw[raw["symbol"].isin(symbols)]
+        bars, invalid = validate_batch(raw, market, step, start, end)
+    else:
+        frames, errors = _fetch_each(provider, symbols, start, end, step, max_workers)
+        failed.update(errors)
+        bars, invalid = validate_frames(frames, market, step, start, end)
+    failed.update((symbol, str(err)) for symbol, err in invalid.items())
+    served = set(bars["symbol"].unique())
+    for symbol in symbols:
+        if symbol not in served and symbol not in failed:
+            failed[symbol] = str(no_bars(symbol))
+    return bars, failed
+
+
+def _fetch_each(
+    provider: BarProvider,
+    symbols: list[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    step: timedelta,
+    max_workers: int,
+) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """The frame of each symbol `fetch` answered, and the ProviderError message of the rest."""
+
+    def one(symbol: str) -> pd.DataFrame | str:
+        try:
+            return provider.fetch(symbol, start, end, step)
         except ProviderError as err:
-            failures.append(f"{provider.name}: {err.message}")
-        except InvalidBars as err:
-            failures.append(f"{provider.name}: {err}")
-        else:
-            return bars, provider.name
-        log.warning("bars of %s: %s", symbol, failures[-1])
-    return None, "; ".join(failures)
+            return err.message
 
-
-def _check_inside_window(
-    bars: pd.DataFrame, symbol: str, start: pd.Timestamp, end: pd.Timestamp
-) -> None:
-    # A bar past `end` would be look-ahead for the cycle that asked: never pass it on.
-    ns = bars["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    outside = (ns < start.value) | (ns >= end.value)
-    if outside.any():
-        at = bars["ts"].iloc[int(np.flatnonzero(outside)[0])]
-        raise InvalidBars(
-            symbol,
-            "ts",
-            at,
-            f"is outside the requested window [{start.isoformat()}, {end.isoformat()})",
-        )
+    if max_workers > 1 and len(symbols) > 1:
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="fetch") as pool:
+            outcomes = list(pool.map(one, symbols))
+    else:
+        outcomes = [one(symbol) for symbol in symbols]
+    frames = {s: o for s, o in zip(symbols, outcomes, strict=True) if not isinstance(o, str)}
+    errors = {s: o for s, o in zip(symbols, outcomes, strict=True) if isinstance(o, str)}
+    return frames, errors
 
 
 def _with_sessions(
@@ -192,17 +216,26 @@ def _with_sessions(
     end: pd.Timestamp,
     step: timedelta,
 ) -> pd.DataFrame:
+    """One frame sorted by (symbol, ts), with each bar's session: validated frames keep a
+    symbol's rows together and increasing, so only the symbols need sorting, not the rows."""
+    frames = [frame for frame in frames if len(frame)]
     bars = pd.concat(frames, ignore_index=True) if frames else empty_raw_frame()
-    bars = bars.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
+    codes, names = pd.factorize(bars["symbol"])
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[np.argsort(np.asarray(names, dtype=object), kind="stable")] = np.arange(len(names))
+    order = np.argsort(rank[codes], kind="stable")
+    bars = bars.take(order).reset_index(drop=True)
     grid = window_grid(market, start, end, step)
     # Validation put every bar on this grid, so each ts is found exactly.
     at = np.searchsorted(grid.start, bars["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64))
-    session = np.empty(len(bars), dtype=object)
-    session[:] = grid.session[at]
-    bars["session"] = session
-    bars["session_open"] = _utc(grid.session_open[at])
-    bars["session_close"] = _utc(grid.session_close[at])
-    return bars[BAR_COLUMNS]
+    return pd.DataFrame(
+        {
+            **{column: bars[column] for column in RAW_COLUMNS},
+            "session": grid.session[at],
+            "session_open": _utc(grid.session_open[at]),
+            "session_close": _utc(grid.session_close[at]),
+        }
+    )
 
 
 def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
