@@ -236,7 +236,8 @@ def test_a_watchlist_run_leaves_out_what_the_cycle_would_and_is_partial(
     broken: bool,
     line: str,
 ) -> None:
-    cycle_env.configure(max_symbols_per_cycle=limit)
+    # The config's own list must fit the limit (a longer one is refused when it is read).
+    cycle_env.configure(symbols=["SPY"], max_symbols_per_cycle=limit)
     with write_transaction(cycle_env.engine) as conn:
         watchlist_store.add_watchlist(conn, "noon", symbols, "12:00")
     if broken:
