@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 
 from dgas_pipeline.alerts import commands as alert_commands
-from dgas_pipeline.config import SchedulerConfig, load_config, validate_config
-from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.config import SchedulerConfig, load_config
+from dgas_pipeline.errors import InvalidInput, cut, shown
 from dgas_pipeline.market import (
     Launch,
     MarketHoursManager,
@@ -32,13 +32,15 @@ from dgas_pipeline.market import (
 from dgas_pipeline.market.bars import Bar, bar_closed_by
 from dgas_pipeline.market.sessions import TradingSession
 from dgas_pipeline.store import commands as db_commands
-from dgas_pipeline.tickers import check_tickers
+from dgas_pipeline.tickers import check_ticker, check_tickers
 from dgas_pipeline.watchlists import commands as watchlist_commands
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
 MAX_DELAY_MINUTES = 24 * 60
+MAX_PLANNED_LAUNCHES = 100_000
+"""A year of 1-minute bars (about 98,500 launches) fits; the calendar's thirteen do not."""
 # What a command needs of its environment, checked before it does anything (`main`): a
 # DAGSTER_HOME or database URL that cannot work is bad input naming the variable, not a
 # traceback from deep inside Dagster or SQLAlchemy halfway through the command.
@@ -62,25 +64,61 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but its complaints follow our one-line `field: value expected` rule."""
+    """argparse, but its complaints follow our one-line `field: value expected` rule, and
+    name the flag or argument: `--bogus: is not an option of dgas plan`, `--end: is required`.
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        # The innermost (sub)command parsed first: its name is what a complaint refers to.
+        if not getattr(parsed, PROG_ATTR, None):
+            setattr(parsed, PROG_ATTR, self.prog)
+        return parsed, extras
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            prog = getattr(parsed, PROG_ATTR, self.prog)
+            first = extras[0]
+            if first.startswith("-"):
+                refuse_usage(f"{shown_flag(first)}: is not an option of {prog}", prog=prog)
+            refuse_usage(f"ARGUMENT: {shown(first)} is one argument too many", prog=prog)
+        return parsed
 
     def error(self, message: str) -> NoReturn:
+        required = "the following arguments are required: "
+        if message.startswith(required):
+            # One line per missing flag or argument, each naming it.
+            names = message.removeprefix(required).split(", ")
+            refuse_usage(*(f"{name}: is required" for name in names), prog=self.prog)
         # "argument --start: expected one argument" -> "--start: expected one argument"
-        message = message.removeprefix("argument ")
-        sys.stderr.write(f"dgas: {message} (see dgas {self._subcommand_hint()}--help)\n")
-        raise SystemExit(EXIT_BAD_INPUT)
+        refuse_usage(message.removeprefix("argument "), prog=self.prog)
 
-    def _subcommand_hint(self) -> str:
-        parts = self.prog.split()[1:]
-        return " ".join(parts) + " " if parts else ""
+
+PROG_ATTR = "dgas_prog"
+
+
+def shown_flag(flag: str) -> str:
+    """A flag as a field name: `--x=value` shows as `--x`, and never very long."""
+    return cut(flag.split("=", 1)[0], 60)
+
+
+def refuse_usage(*problems: str, prog: str) -> NoReturn:
+    """Exit 2 with a line per problem, each pointing at the command's help."""
+    for problem in problems:
+        sys.stderr.write(f"dgas: {problem} (see {prog} --help)\n")
+    raise SystemExit(EXIT_BAD_INPUT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return EXIT_BAD_INPUT
+    if not getattr(args, "handler", None):  # `dgas`, `dgas watchlist`: which command?
+        refuse_usage("COMMAND: is required", prog=getattr(args, PROG_ATTR, "dgas"))
     try:
         check_environment(args)
         result = args.handler(args)
@@ -325,7 +363,26 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any]:
     )
     if end < start:
         raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
+    check_plan_size(market, start, end, settings.interval)
     return {"launches": [x.to_json() for x in plan_launches(market, start, end, settings)]}
+
+
+def check_plan_size(market: MarketHoursManager, start: date, end: date, step: timedelta) -> None:
+    """A plan is a list a person or a script reads: thirteen years of 1-minute bars (1.3
+    million launches, 250 MB of JSON, a gigabyte of memory) is a mistake, refused up front."""
+    count = sum(
+        -(-(session.close - session.open) // step) + 1  # its bars (the last cut), its EOD
+        for session in market.sessions_between(start, end)
+        if session.open is not None and session.close is not None
+    )
+    if count > MAX_PLANNED_LAUNCHES:
+        raise InvalidInput(
+            "--end",
+            end.isoformat(),
+            f"makes {count:,} launches from --start {start.isoformat()} at "
+            f"{format_interval(step)} bars, more than the {MAX_PLANNED_LAUNCHES:,} one plan "
+            "lists (expected a shorter range or a longer --interval)",
+        )
 
 
 def check_environment(args: argparse.Namespace) -> None:
@@ -335,10 +392,12 @@ def check_environment(args: argparse.Namespace) -> None:
     command = getattr(args, "command", None)
     if command not in NEEDS_DATABASE:
         return
-    from dgas_pipeline.instance import check_dagster_home
+    from dgas_pipeline.instance import check_dagster_home, check_dagster_postgres_url
     from dgas_pipeline.store.engine import DAGSTER_HOME_ENV, check_database, database_in_use
 
     database = database_in_use(load_config(args.config).database_url)
+    if command in NEEDS_DAGSTER_HOME:
+        check_dagster_postgres_url()  # before the home is set up, not when the location loads
     if command in NEEDS_DAGSTER_HOME or database.field == DAGSTER_HOME_ENV:
         check_dagster_home()
     check_database(database)
@@ -481,7 +540,7 @@ def cmd_bars(args: argparse.Namespace) -> dict[str, Any]:
     end = parse_date(args.end, "--end", market)
     if end < start:
         raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
-    symbol = validate_config({"symbols": [args.symbol]}).symbols[0]
+    symbol = check_ticker(args.symbol, "SYMBOL")
     timeframe = None
     if args.timeframe is not None:  # `--timeframe=` is bad input, not the default
         timeframe = whole_bars(args.timeframe, "--timeframe", config.interval_delta)
@@ -573,16 +632,18 @@ def parse_instant(text: str, field: str) -> datetime:
 
 
 def minutes(text: str, field: str) -> timedelta:
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidInput(field, text, "is not a whole number of minutes") from None
-    if value < 0:
+    # ASCII digits only: `int()` also reads `١٢` and ` 12 `, and takes quadratic time on
+    # thousands of digits, so a number longer than the bound is refused before converting.
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput(field, text, "is not a whole number of minutes (expected e.g. 5)")
+    if digits != text and digits.strip("0"):
         raise InvalidInput(field, text, "must be >= 0 minutes")
-    if value > MAX_DELAY_MINUTES:
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_DELAY_MINUTES)) or int(digits) > MAX_DELAY_MINUTES:
         # The config's bound; larger values would also overflow datetime arithmetic.
         raise InvalidInput(field, text, f"must be <= {MAX_DELAY_MINUTES} minutes (one day)")
-    return timedelta(minutes=value)
+    return timedelta(minutes=int(digits))
 
 
 def calendar_json(

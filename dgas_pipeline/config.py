@@ -23,6 +23,7 @@ from dgas_pipeline.executor_settings import ExecutorSettings
 from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.log_settings import LogSettings
 from dgas_pipeline.market.intervals import format_interval, parse_interval
+from dgas_pipeline.market.overrides import not_a_number
 from dgas_pipeline.market.planner import PlanSettings
 from dgas_pipeline.notify.settings import NotificationSettings
 from dgas_pipeline.tickers import check_tickers
@@ -99,6 +100,8 @@ class SchedulerConfig(_Strict):
     alerts_file: Path | None = None
     database_url: str | None = None
     executor: ExecutorSettings = ExecutorSettings()
+
+    _partitions_start_text = field_validator("partitions_start", mode="before")(not_a_number)
 
     @field_validator("interval")
     @classmethod
@@ -209,8 +212,6 @@ def _parse(value: str, field: str) -> timedelta:
         return parse_interval(value, field)
     except InvalidInput as err:
         raise ValueError(err.expected) from None
-    except ValueError:  # `int()` refuses thousands of digits with its own words
-        raise ValueError("is not an interval (expected e.g. 30min or 1h)") from None
 
 
 def load_config(path: str | Path | None = None) -> SchedulerConfig:

@@ -65,11 +65,16 @@ class InvalidInputs(InvalidInput):
         lines = [str(p) for p in self.problems[:MAX_LINES]]
         rest = self.problems[MAX_LINES:]
         if rest:
-            lines.append(
-                f"{cut(rest[0].field, FIELD_MAX)}: {ELLIPSIS} and {len(rest) - 1} more "
-                f"problems not shown (fix the {MAX_LINES} above first)"
-            )
+            lines.append(more_problems(rest[0].field, len(rest)))
         return lines
+
+
+def more_problems(field: str, count: int) -> str:
+    """The line that stands for the `count` problems beyond `MAX_LINES`, from `field` on."""
+    return (
+        f"{cut(field, FIELD_MAX)}: {ELLIPSIS} and {count - 1} more problems not shown "
+        f"(fix the {MAX_LINES} above first)"
+    )
 
 
 def cut(text: str, limit: int) -> str:

@@ -1,9 +1,10 @@
 """The Dagster instance the CLI materialises on, and its home directory.
 
-`DAGSTER_HOME` defaults to `./.dagster_home`; any empty directory works because the first
-use writes the embedded default `dagster.yaml` (the repo's, one source) into it. Runs started
-here show in `dagster dev` pointed at the same home, which is why a relative path is refused
-as Dagster refuses it: the two would otherwise resolve it against different directories.
+`DAGSTER_HOME` defaults to `./.dagster_home`; any absolute path of an empty directory works
+because the first use writes the embedded default `dagster.yaml` (the repo's, one source)
+into it. Runs started here show in `dagster dev` pointed at the same home, which is why a
+relative path is refused as Dagster refuses it: the two would otherwise resolve it against
+different directories.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ def check_dagster_home(env: Mapping[str, str] = os.environ) -> Path:
     """The home, resolved, or InvalidInput naming DAGSTER_HOME; nothing is created."""
     raw = env.get(DAGSTER_HOME_ENV, "")
     if raw:
+        control = next((char for char in raw if ord(char) < 0x20 or ord(char) == 0x7F), None)
+        if control is not None:
+            raise InvalidInput(
+                DAGSTER_HOME_ENV,
+                raw,
+                f"contains the control character {control!r} (a stray newline from a script?); "
+                "expected an absolute directory path",
+            )
         if not os.path.isabs(raw):
             raise InvalidInput(
                 DAGSTER_HOME_ENV,

@@ -16,13 +16,16 @@ from pathlib import Path
 def why_not_writable(directory: Path) -> str | None:
     """Why files could not be created in `directory` (made first if missing), or None."""
     existing = directory
-    try:
-        while not existing.exists():
+    while True:
+        try:
+            existing.stat()  # not `exists()`, which calls a loop of symbolic links missing
+            break
+        except (FileNotFoundError, NotADirectoryError):  # to be created, or under a file
             if existing.parent == existing:
                 return "has no existing parent directory"
             existing = existing.parent
-    except OSError as err:
-        return f"cannot be inspected ({err.strerror or err})"
+        except OSError as err:  # a loop of symbolic links, a name too long
+            return f"cannot be inspected ({err.strerror or err})"
     if not existing.is_dir():
         if existing == directory:
             return "is not a directory"

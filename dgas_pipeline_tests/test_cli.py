@@ -391,7 +391,7 @@ BAD = [
                  id="huge-data-delay"),
     pytest.param((*PLAN, "--eod-delay", "-1"), {}, [("--eod-delay", "-1")],
                  id="negative-eod-delay"),
-    pytest.param((*PLAN, "--bogus"), {}, [("unrecognized arguments", "--bogus")],
+    pytest.param((*PLAN, "--bogus"), {}, [("--bogus", "is not an option of dgas plan")],
                  id="unknown-flag"),
     pytest.param(("plan", "--start"), {}, [("--start", "expected one argument")],
                  id="flag-without-value"),
@@ -479,7 +479,7 @@ def test_bad_input_exits_2_with_one_line_per_problem_naming_field_and_value(
 @pytest.mark.parametrize(
     ("argv", "files", "field"),
     [
-        (("plan", "--start", "2026-11-23", "--bogus"), {}, "unrecognized arguments"),
+        (("plan", "--start", "2026-11-23", "--bogus"), {}, "--bogus: is not an option"),
         (("plan", "--start", "2026-11-23", "--data-delay", "-5", "--json"), {}, "--data-delay"),
         (("plan", "--start", "2026-12-07", "--overrides", "o.yaml", "--json"),
          {"o.yaml": BAD_OVERRIDE["bad-date"]}, "closures[0].date"),

@@ -463,7 +463,7 @@ def test_nan_and_infinity_are_refused_where_a_finite_number_is_meant(
 def test_an_interval_of_thousands_of_digits_is_refused_in_our_words() -> None:
     (line,) = problems({"interval": "9" * 5000 + "min"})
     assert line.startswith("interval: '9999")
-    assert line.endswith("is not an interval (expected e.g. 30min or 1h)")
+    assert line.endswith("is longer than a day (expected at most 24h, e.g. 30min, 1h)")
 
 
 @pytest.mark.parametrize("ticker", ["ﬀ", "ＳＰＹ", "BRK.", "X/Y"])

@@ -78,6 +78,7 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
     end = cli.parse_date(args.end, "--end", market)
     if end < start:
         raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
+    check_history_fits(args.start, start, end, market, config.history_sessions)
     api_key = None
     if "polygon" in config.provider.chain:
         # The Dagster layer owns secret reading (EnvVar); only Polygon needs one.
@@ -87,6 +88,26 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
     return replay_command(
         args.file, config, market, start, end, api_key=api_key, transitions=args.transitions
     )
+
+
+def check_history_fits(
+    shown: str, start: date, end: date, market: MarketHoursManager, history_sessions: int
+) -> None:
+    """Each replayed session reads `history_sessions` sessions before it: the first one's
+    must be inside the calendar, or `--start` (as typed: `shown`) is refused."""
+    from dgas_pipeline.errors import InvalidInput
+    from dgas_pipeline.market.bars import first_day_with_history
+
+    earliest = first_day_with_history(market, history_sessions)
+    sessions = market.sessions_between(start, end)
+    if sessions and sessions[0].date < earliest:
+        raise InvalidInput(
+            "--start",
+            shown,
+            f"is too early: a replay reads the {history_sessions} sessions before it "
+            f"(history_sessions), which reach before the {market.exchange} calendar's first day "
+            f"{market.first_day.isoformat()} (expected a date from {earliest.isoformat()})",
+        )
 
 
 # -- the commands ------------------------------------------------------------------------------

@@ -186,7 +186,9 @@ def _explain(error: SchemaError, root: dict[str, Any]) -> Iterator[InvalidInput]
             key = json.dumps(item, sort_keys=True, default=str)
             if key in seen:
                 yield InvalidInput(
-                    field_path(where, [i]), _shown(item), f"is listed twice (also [{seen[key]}])"
+                    field_path(where, [i]),
+                    _shown(item),
+                    f"is listed twice (also {field_path(where, [seen[key]])})",
                 )
             seen.setdefault(key, i)
     elif kind == "pattern":

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dgas_pipeline.api.access_log import mask_access_log
 from dgas_pipeline.api.auth import BearerTokenMiddleware
@@ -29,6 +31,7 @@ from dgas_pipeline.api.models import (
     WatchlistUpdate,
 )
 from dgas_pipeline.api.problems import (
+    echo,
     from_invalid_input,
     from_request_error,
     invalid,
@@ -190,6 +193,19 @@ def create_app(
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _routing(request: Request, err: StarletteHTTPException) -> Response:
+        # No route for the path (404), or not for the method (405): name which, like the rest.
+        if err.status_code == 405:
+            field, message = "method", f"{request.method} is not allowed on {request.url.path}"
+        elif err.status_code == 404:
+            field, message = "path", f"{echo(request.url.path)} is not a path of this API"
+        else:
+            return await http_exception_handler(request, err)
+        response = refused(err.status_code, field, f"{field}: {message}")
+        response.headers.update(err.headers or {})  # 405's `Allow`
+        return response
+
     @app.exception_handler(WatchlistNotFound)
     async def _not_found(_: Request, err: WatchlistNotFound) -> JSONResponse:
         return refused(404, err.field, line(err))

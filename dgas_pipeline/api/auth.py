@@ -71,7 +71,11 @@ class BearerTokenMiddleware:
         needs_token = scope["type"] == "http" and scope["path"] not in OPEN_PATHS
         if needs_token and not self._authorized(scope):
             response = JSONResponse(
-                {"detail": "missing or wrong bearer token (Authorization: Bearer <token>)"},
+                {
+                    "detail": "Authorization: missing or wrong bearer token "
+                    "(expected the header Authorization: Bearer <token>)",
+                    "field": "Authorization",
+                },
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )

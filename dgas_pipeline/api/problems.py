@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from dgas_pipeline.errors import InvalidInput, InvalidInputs, field_path
+from dgas_pipeline.errors import MAX_LINES, InvalidInput, InvalidInputs, field_path, more_problems
 
 MAX_ECHO = 80
 ELLIPSIS = "..."
@@ -44,7 +44,13 @@ def shorten(text: str) -> str:
 
 
 def invalid(problems: list[dict[str, Any]]) -> JSONResponse:
-    """A 422 listing `problems` (each from `problem`)."""
+    """A 422 listing `problems` (each from `problem`): at most `MAX_LINES` of them and one
+    counting the rest, as the CLI does, so that an answer stays small whatever was sent."""
+    rest = problems[MAX_LINES:]
+    if rest:
+        first = rest[0]
+        summary = problem(first["loc"], first["field"], more_problems(first["field"], len(rest)))
+        problems = [*problems[:MAX_LINES], {**summary, "type": "too_many_problems"}]
     return JSONResponse({"detail": problems}, status_code=422)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market.planner import cycle_partition_key, parse_cycle_partition_key
@@ -48,9 +48,20 @@ def history_start(market: MarketHoursManager, first_bar: datetime, sessions: int
     Higher timeframes (4h) need a few sessions of bars before their indicators exist.
     """
     day = market.local(first_bar).date()
-    earlier = market.sessions_between(day - timedelta(days=2 * sessions + 14), day)
+    earlier = market.sessions_between(day - _lookback(sessions), day)
     chosen = earlier[-sessions:] if len(earlier) >= sessions else earlier
     opened = chosen[0].open
     if opened is None:  # sessions_between returns trading sessions only
         raise RuntimeError(f"session {chosen[0].date} has no open")
     return opened
+
+
+def first_day_with_history(market: MarketHoursManager, sessions: int) -> date:
+    """The first day whose `sessions` sessions of history (`history_start`) lie inside the
+    calendar: what a range that reads history (a replay) may start on."""
+    return market.first_day + _lookback(sessions)
+
+
+def _lookback(sessions: int) -> timedelta:
+    """How far back `history_start` looks for `sessions` sessions (weekends and holidays)."""
+    return timedelta(days=2 * sessions + 14)

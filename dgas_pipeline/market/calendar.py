@@ -14,10 +14,11 @@ from functools import lru_cache
 import exchange_calendars as xcals
 import pandas as pd
 
-from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.errors import InvalidInput, cut
 
 YEARS_BACK = 10
 YEARS_AHEAD = 2
+EXCHANGE_FIELD = "calendar.exchange"
 
 
 def calendar_bounds(today: date | None = None) -> tuple[date, date]:
@@ -31,13 +32,27 @@ def exchange_calendar(
 ) -> xcals.ExchangeCalendar:
     """The process-wide calendar of `exchange` (an ISO MIC such as XNYS) over `bounds`
     (default `calendar_bounds()`); cached per range, so a process that lives past New Year
-    gets a calendar that really covers the new range."""
+    gets a calendar that really covers the new range.
+
+    An exchange that exchange_calendars does not know, or knows but cannot build over the
+    range (a young exchange, holidays recorded only to this year, rules pandas cannot apply:
+    AIXK, XBOM, XBEL), is an `InvalidInput` naming `calendar.exchange`, the config field
+    that chose it: every command and the code location build their clock here.
+    """
     if exchange not in xcals.get_calendar_names(include_aliases=True):
         raise InvalidInput(
-            "exchange", exchange, "is not a calendar known to exchange_calendars (e.g. XNYS)"
+            EXCHANGE_FIELD, exchange, "is not a calendar known to exchange_calendars (e.g. XNYS)"
         )
     start, end = bounds or calendar_bounds()
-    return _build(exchange, start, end)
+    try:
+        return _build(exchange, start, end)
+    except Exception as err:  # whatever the library's rules raise while building
+        raise InvalidInput(
+            EXCHANGE_FIELD,
+            exchange,
+            f"has no calendar over {start.isoformat()} to {end.isoformat()}, the years dgas "
+            f"covers (exchange_calendars: {cut(str(err) or type(err).__name__, 160)})",
+        ) from None
 
 
 @lru_cache(maxsize=8)

@@ -11,12 +11,16 @@ from datetime import timedelta
 
 from dgas_pipeline.errors import InvalidInput
 
-_PATTERN = re.compile(r"^\s*(\d+)\s*(min|m|h|hour|hours)\s*$", re.IGNORECASE)
+# ASCII digits only (`re.ASCII`): `\d` alone would read `３０min` as 30 minutes.
+_PATTERN = re.compile(r"\s*([0-9]+)\s*(min|m|h|hour|hours)\s*", re.IGNORECASE | re.ASCII)
 _EXPECTED = "is not an interval (expected a positive number of minutes or hours, e.g. 30min, 1h)"
 # A bar longer than a day is not an intraday bar; the cap also keeps huge numbers from
 # overflowing datetime arithmetic into a traceback.
 MAX_INTERVAL = timedelta(hours=24)
 _TOO_LONG = "is longer than a day (expected at most 24h, e.g. 30min, 1h)"
+# Digits beyond these are a day many times over: refused before `int()`, which takes
+# quadratic time on long text and refuses more than 4,300 digits with its own ValueError.
+_MAX_DIGITS = 8
 
 
 def parse_interval(text: str | timedelta, field: str = "interval") -> timedelta:
@@ -28,10 +32,13 @@ def parse_interval(text: str | timedelta, field: str = "interval") -> timedelta:
         if text > MAX_INTERVAL:
             raise InvalidInput(field, str(text), _TOO_LONG)
         return text
-    match = _PATTERN.match(str(text))
+    match = _PATTERN.fullmatch(str(text))
     if not match:
         raise InvalidInput(field, text, _EXPECTED)
-    amount, unit = int(match.group(1)), match.group(2).lower()
+    digits, unit = match.group(1).lstrip("0") or "0", match.group(2).lower()
+    if len(digits) > _MAX_DIGITS:
+        raise InvalidInput(field, text, _TOO_LONG)
+    amount = int(digits)
     minutes = amount * 60 if unit.startswith("h") else amount
     if minutes <= 0:
         raise InvalidInput(field, text, _EXPECTED)

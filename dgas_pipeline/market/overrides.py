@@ -30,11 +30,21 @@ if TYPE_CHECKING:
     import exchange_calendars as xcals
 
 
+def not_a_number(value: Any) -> Any:
+    """A date field's input, refused when it is a number: pydantic would read `0` or
+    `1735776000` as seconds since 1970, a date nobody wrote (files keep dates as text)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("is a number, not a date (expected YYYY-MM-DD)")
+    return value
+
+
 class Closure(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     date: date
     reason: str
+
+    _date_text = field_validator("date", mode="before")(not_a_number)
 
     @field_validator("reason")
     @classmethod

@@ -48,8 +48,12 @@ def database_url(env: Mapping[str, str] = os.environ) -> str:
     explicit = env.get(DATABASE_URL_ENV, "").strip()
     if explicit:
         return normalize_url(explicit)
-    home = env.get("DAGSTER_HOME", "").strip() or str(Path.cwd() / ".dagster_home")
-    return f"sqlite:///{Path(home).expanduser().resolve() / SQLITE_FILENAME}"
+    home = Path(env.get("DAGSTER_HOME", "").strip() or Path.cwd() / ".dagster_home").expanduser()
+    try:
+        home = home.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links: `check_dagster_home` says so
+        home = home.absolute()
+    return f"sqlite:///{home / SQLITE_FILENAME}"
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,12 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def _database_problem(url: str, field: str, timeout_s: int) -> str | None:
+    if url != url.strip() or any(ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+        # A URL pasted with its newline: SQLAlchemy would keep it in the file name.
+        return (
+            "is not a database URL: it has white space around it or a control character in "
+            f"it ({_URL_EXAMPLES})"
+        )
     try:
         parsed = make_url(normalize_url(url, field))
     except InvalidInput as err:
@@ -185,8 +195,8 @@ def _database_problem(url: str, field: str, timeout_s: int) -> str | None:
     except ImportError as err:
         return f"needs the Python module {err.name or str(err)!r}, which is not installed"
     try:
-        with engine.connect():
-            return None
+        with engine.connect() as conn:
+            return _schema_problem(conn)
     except DBAPIError as err:
         return f"cannot connect: {_first_line(err.orig or err, parsed)}"
     except SQLAlchemyError as err:
@@ -195,13 +205,33 @@ def _database_problem(url: str, field: str, timeout_s: int) -> str | None:
         engine.dispose()
 
 
+def _schema_problem(conn: Connection) -> str | None:
+    """On PostgreSQL, whether our tables have a schema to live in: a search_path naming no
+    existing schema connects fine, then fails the first CREATE TABLE."""
+    if conn.dialect.name != "postgresql":
+        return None
+    if conn.execute(sa.text("SELECT current_schema()")).scalar() is not None:
+        return None
+    path = conn.execute(sa.text("SHOW search_path")).scalar()
+    return (
+        f"has no schema for our tables: its search_path ({path}) names no existing schema "
+        "(expected e.g. ?options=-csearch_path%3Dpublic, or create the schema first)"
+    )
+
+
 def _sqlite_problem(database: str) -> str | None:
     if database in ("", ":memory:") or database.startswith("file::memory:"):
-        return None
+        return (
+            "is an in-memory SQLite database, which each command would start empty and lose "
+            "(expected a file, e.g. sqlite:////srv/dgas/dgas.db)"
+        )
     path = Path(database).expanduser()
     try:
-        exists = path.exists()
-    except OSError as err:
+        path.stat()
+        exists = True
+    except (FileNotFoundError, NotADirectoryError):
+        exists = False
+    except OSError as err:  # a loop of symbolic links, a name too long
         return f"names {path}, which cannot be inspected ({err.strerror or err})"
     if not exists:
         problem = why_not_writable(path.parent)

@@ -11,11 +11,12 @@ import os
 from typing import Any
 
 from dgas_pipeline.config import SchedulerConfig, load_config
+from dgas_pipeline.errors import shown
 from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.market import MarketHoursManager, load_overrides
 from dgas_pipeline.store.engine import DATABASE_URL_ENV, database_url, ensure_schema, make_engine
 from dgas_pipeline.store.tables import WATCHLIST_EVERY_BAR
-from dgas_pipeline.watchlists.service import WatchlistService
+from dgas_pipeline.watchlists.service import MAX_VERSION, WatchlistService
 
 IMPORT_FILE_FIELD = "watchlists_file"
 DEFAULT_API_HOST = "127.0.0.1"
@@ -200,16 +201,21 @@ def _split(text: str) -> list[str]:
 
 # argparse reports an ArgumentTypeError as "--flag: <message>", our one-line form.
 def _version_flag(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+    digits = text.lstrip("0")
+    if not (text.isascii() and text.isdigit()) or not digits:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a version (expected a whole number >= 1)"
+            f"{shown(text)} is not a version (expected a whole number >= 1)"
         )
-    return int(text)
+    if len(digits) > len(str(MAX_VERSION)) or int(digits) > MAX_VERSION:
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not a version (expected a whole number from 1 to {MAX_VERSION})"
+        )
+    return int(digits)
 
 
 def _port_flag(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port (expected 1 to 65535)")
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a port (expected 1 to 65535)")
     return int(text)
 
 

@@ -197,7 +197,9 @@ class WatchlistService:
             elif isinstance(name, str):
                 first[name] = i
             try:
-                entry = validate(WatchlistCreate, raw)
+                # Strictly typed, as the API reads the same payload: `enabled: "yes"` in a
+                # file is text, not a boolean someone meant.
+                entry = validate(WatchlistCreate, raw, strict=True)
                 self._check_session_time(entry.schedule)
             except InvalidInput as err:
                 problems.extend(nested(where, err))
@@ -316,12 +318,14 @@ class WatchlistService:
             )
 
 
-def validate(model: type[Model], payload: Model | Mapping[str, Any]) -> Model:
+def validate(
+    model: type[Model], payload: Model | Mapping[str, Any], *, strict: bool | None = None
+) -> Model:
     """`payload` as `model`, or `InvalidInputs` with one problem per field."""
     if isinstance(payload, model):
         return payload
     try:
-        return model.model_validate(payload)
+        return model.model_validate(payload, strict=strict)
     except ValidationError as err:
         raise from_validation_error(err, prefix="") from None
 

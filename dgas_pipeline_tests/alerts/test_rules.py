@@ -313,7 +313,7 @@ INVALID_FILES = [
     ),
     pytest.param(
         rule_with(symbols="symbols: [SPY, QQQ, SPY]"),
-        ["alerts[0].symbols[2]: 'SPY' is listed twice (also [0])"],
+        ["alerts[0].symbols[2]: 'SPY' is listed twice (also alerts[0].symbols[0])"],
         id="duplicate-symbol",
     ),
     pytest.param(

@@ -40,6 +40,14 @@ from dgas_pipeline.store.engine import dispose_engine
 from dgas_pipeline_tests.automation.conftest import REPO, Deployment, _deployment
 from dgas_pipeline_tests.defs.conftest import forget_code_location
 from dgas_pipeline_tests.defs.conftest import session_signals as session_signals
+from dgas_pipeline_tests.reliability.bad_input import (
+    Api,
+    Prepared,
+    Scene,
+    api_on,
+    prepare_instance,
+    scene_of,
+)
 
 PG_START_TIMEOUT_S = 60
 DGAS = Path(sys.executable).with_name("dgas")
@@ -392,6 +400,34 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
                     os.killpg(process.pid, signal.SIGKILL)
                 with contextlib.suppress(Exception):
                     process.communicate(timeout=10)
+
+
+# -- the bad-input tables' instance -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prepared]:
+    """One real instance per table module (a watchlist, a SUCCESS cycle with signals): every
+    case of the module is refused against it and must leave it as it was."""
+    prepared = prepare_instance(tmp_path_factory.mktemp("prepared"))
+    yield prepared
+    dispose_engine(prepared.db_url)
+
+
+@pytest.fixture(scope="module")
+def api_on_prepared(prepared_instance: Prepared) -> Iterator[Api]:
+    """The REST API (with a token) on the prepared instance's database."""
+    with api_on(prepared_instance) as api:
+        yield api
+
+
+@pytest.fixture
+def scene(
+    prepared_instance: Prepared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Scene]:
+    """A case's empty working directory on the prepared instance."""
+    with scene_of(prepared_instance, tmp_path, monkeypatch) as made:
+        yield made
 
 
 # -- measured figures -----------------------------------------------------------------------------

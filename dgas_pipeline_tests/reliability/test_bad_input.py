@@ -2,30 +2,30 @@
 payloads and provider data. Each case must give a clear error naming the field (or the
 symbol), must not crash, and must leave nothing wrong stored:
 
-- config / overrides / alerts: `dgas config validate` and `dgas run-once --config` both exit
-  2 with one `dgas: <field>: ...` line per problem, and no run is started (no DAGSTER_HOME);
-- cli: exit 2 naming the flag or field, no traceback, no run and no table row written;
-- rest: 422 naming each field, the stored watchlist unchanged;
+- config / overrides / alerts / cli / rest: refused as `bad_input.Scene` checks every case of
+  the bad-input tables (exit 2 or 422 naming the fields, no traceback, an unchanged dump of
+  every table and of the Dagster instance, no DAGSTER_HOME created, `dgas status` fine after);
+  config-like cases by both `dgas config validate` and `dgas run-once --config`;
 - data: a real cycle (files or a loopback Polygon) lists `SYMBOL: provider: ...` in the run's
   errors, the run is PARTIAL, the good symbols are processed, and neither a signal nor a bar
   of the bad symbol is stored (not in our tables, not in the `bars` frames).
 
 These are cases the other tables do not have; those are listed in docs/reliability.md
-(test_cli.py, test_config.py, market/test_overrides.py, alerts/test_rules.py,
-api/test_api.py, data/test_validation.py, data/test_polygon.py, data/test_files.py).
+(test_bad_input_cli.py, test_bad_input_files.py, test_bad_input_environment.py,
+test_bad_input_rest.py, test_cli.py, test_config.py, market/test_overrides.py,
+alerts/test_rules.py, api/test_api.py, data/test_validation.py, data/test_polygon.py,
+data/test_files.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,13 +37,10 @@ from dgas_pipeline.data import SyntheticProvider
 from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
 from dgas_pipeline.market.bars import history_start
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import dispose_engine, ensure_schema, make_engine
-from dgas_pipeline.watchlists.service import WatchlistService
-from dgas_pipeline_tests.api.conftest import client_with_core
 from dgas_pipeline_tests.data.fake_polygon import FakePolygon, Reply, Request
 from dgas_pipeline_tests.defs.conftest import SESSION, default_market, session_bars
-from dgas_pipeline_tests.deployment import run_dgas as dgas
-from dgas_pipeline_tests.reliability.conftest import deployment_on, isolate_env
+from dgas_pipeline_tests.reliability.bad_input import Case, Scene
+from dgas_pipeline_tests.reliability.conftest import deployment_on
 
 AT = "2026-11-20T11:05:00-05:00"  # the 10:30 bar of a past session
 BAR = session_bars(SESSION)[2]
@@ -54,18 +51,6 @@ GOOD_RULE = {
     "timeframe": "30min",
     "when": {"field": "close", "op": "gt", "value": 1},
 }
-
-
-@dataclass(frozen=True)
-class Case:
-    """`kind` decides how `given` is fed in; `names` are what the error lines must start
-    with (fields, flags, or for data the symbol), `detail` a piece of the first message."""
-
-    kind: str
-    given: Any
-    names: tuple[str, ...]
-    detail: str = ""
-    files: dict[str, str] = field(default_factory=dict)
 
 
 def rules(**changes: Any) -> str:
@@ -130,13 +115,14 @@ CASES = [
     # -- alert rules named by the config ---------------------------------------------------------
     pytest.param(Case("alerts", rules(name="x'); DROP TABLE alert_state;--"),
                       ("alerts[0].name",)), id="alerts-name-injection"),
-    pytest.param(Case("alerts", rules(symbols=["SPY", "SPY"]), ("alerts[0].symbols",)),
+    pytest.param(Case("alerts", rules(symbols=["SPY", "SPY"]), ("alerts[0].symbols[1]",),
+                      "also alerts[0].symbols[0]"),
                  id="alerts-symbol-twice"),
     pytest.param(Case("alerts", rules(channels=["pager"]), ("alerts[0].channels[0]",)),
                  id="alerts-channel-not-configured"),
     pytest.param(Case("alerts", rules(timeframe="10min"), ("alerts[0].timeframe",)),
                  id="alerts-timeframe-finer-than-bars"),
-    pytest.param(Case("alerts", "{not json", ("rules_file",), "not valid JSON", {"ext": ".json"}),
+    pytest.param(Case("alerts", "{not json", ("rules_file",), "not valid JSON", {"r.json": ""}),
                  id="alerts-json-file-not-json"),
     # -- CLI arguments ---------------------------------------------------------------------------
     pytest.param(Case("cli", ("run-once", "--at", "yesterday"), ("--at",)), id="cli-at-not-iso"),
@@ -162,21 +148,21 @@ CASES = [
     pytest.param(Case("cli", ("db", "downgrade", "9999"), ("REVISION",)), id="cli-db-revision"),
     # -- REST payloads ---------------------------------------------------------------------------
     pytest.param(Case("rest", ("POST", "/watchlists", {"name": "n" * 65, "symbols": ["SPY"]}),
-                      ("name",)), id="rest-name-65-chars"),
+                      ("name",), code=422), id="rest-name-65-chars"),
     pytest.param(Case("rest", ("POST", "/watchlists", {"name": "big", "symbols": ["SPY"] * 501}),
-                      ("symbols",)), id="rest-501-symbols"),
+                      ("symbols",), code=422), id="rest-501-symbols"),
     pytest.param(Case("rest", ("POST", "/watchlists", {"name": "n", "symbols": ["SPY", None]}),
-                      ("symbols[1]",)), id="rest-null-symbol"),
+                      ("symbols[1]",), code=422), id="rest-null-symbol"),
     pytest.param(Case("rest", ("POST", "/watchlists", {"name": "n", "symbols": []}),
-                      ("symbols",)), id="rest-no-symbols"),
+                      ("symbols",), code=422), id="rest-no-symbols"),
     pytest.param(Case("rest", ("POST", "/watchlists",
                                {"name": "n", "symbols": ["SPY"], "schedule": "9:30"}),
-                      ("schedule",)), id="rest-schedule-one-digit-hour"),
+                      ("schedule",), code=422), id="rest-schedule-one-digit-hour"),
     pytest.param(Case("rest", ("PATCH", "/watchlists/core", {"version": 1, "symbols": []}),
-                      ("symbols",)), id="rest-patch-empty-symbols"),
-    pytest.param(Case("rest", ("PATCH", "/watchlists/core", {"version": -1}), ("version",)),
-                 id="rest-patch-negative-version"),
-    pytest.param(Case("rest", ("POST", "/watchlists", "not an object"), ("body",)),
+                      ("symbols",), code=422), id="rest-patch-empty-symbols"),
+    pytest.param(Case("rest", ("PATCH", "/watchlists/core", {"version": -1}), ("version",),
+                      code=422), id="rest-patch-negative-version"),
+    pytest.param(Case("rest", ("POST", "/watchlists", "not an object"), ("body",), code=422),
                  id="rest-body-a-string"),
     # -- provider data, through a cycle on the files provider ------------------------------------
     pytest.param(Case("data", "NANC", ("NANC",), "close"), id="data-nan-close"),
@@ -212,103 +198,37 @@ CASES = [
 # -- running the cases ------------------------------------------------------------------------
 
 
-def assert_rejected(
-    argv: tuple[str, ...], case: Case, code: int, out: str, err: str, exit_code: int = 2
-) -> None:
-    lines = err.splitlines()
-    assert (code, out) == (exit_code, ""), (argv, err)
-    assert "Traceback" not in err and "hunter2" not in err
-    assert len(lines) == len(case.names), (argv, err)
-    for name, line in zip(case.names, lines, strict=True):
-        assert line.startswith(f"dgas: {name}"), (argv, line)
-    assert case.detail in lines[0], (argv, lines[0])
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty working directory, DAGSTER_HOME not created, a database with `core`."""
-    isolate_env(monkeypatch, tmp_path)
-    url = f"sqlite:///{tmp_path / 'dgas.db'}"
-    monkeypatch.setenv("DGAS_DATABASE_URL", url)
-    ensure_schema(url)
-    WatchlistService(make_engine(url)).add({"name": "core", "symbols": ["SPY"]})
-    yield tmp_path
-    dispose_engine(url)
-
-
-def assert_nothing_stored(root: Path) -> None:
-    home = root / "dagster_home"
-    if (home / "history").exists():
-        with dg.DagsterInstance.from_ref(_instance_ref(home)) as instance:
-            assert instance.get_runs() == []
-    with make_engine(f"sqlite:///{root / 'dgas.db'}").connect() as conn:
-        assert conn.execute(sa.select(tables.prediction_runs)).all() == []
-        assert conn.execute(sa.select(tables.generated_signals)).all() == []
-        stored = conn.execute(sa.select(tables.watchlists.c.name, tables.watchlists.c.version))
-        assert [tuple(r) for r in stored] == [("core", 1)]
-
-
-def _instance_ref(home: Path) -> Any:
-    from dagster._core.instance.ref import InstanceRef
-
-    return InstanceRef.from_dir(str(home))
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_named_and_refused_and_nothing_wrong_is_stored(
     case: Case, request: pytest.FixtureRequest
 ) -> None:
     if case.kind in ("config", "overrides", "alerts"):
-        _config_case(case, request.getfixturevalue("workdir"))
+        _config_case(case, request.getfixturevalue("scene"))
     elif case.kind == "cli":
-        _cli_case(case, request.getfixturevalue("workdir"))
+        assert "hunter2" not in request.getfixturevalue("scene").refuses(case)
     elif case.kind == "rest":
-        _rest_case(case, request.getfixturevalue("api"))
+        request.getfixturevalue("scene").refused_by_api(
+            request.getfixturevalue("api_on_prepared"), replace(case, given=(*case.given, {}))
+        )
     else:
         _data_case(case, request.getfixturevalue("provider_runs"))
 
 
-def _config_case(case: Case, root: Path) -> None:
+def _config_case(case: Case, scene: Scene) -> None:
+    """The config (naming the overrides or rules file of the case) refused by `config
+    validate` and by `run-once`, which must not even prepare a run."""
     config = case.given
     if case.kind == "overrides":
-        (root / "o.yaml").write_text(case.given, encoding="utf-8")
+        (scene.work / "o.yaml").write_text(case.given, encoding="utf-8")
         config = "calendar: {overrides_file: o.yaml}\n"
     elif case.kind == "alerts":
-        name = "r" + case.files.get("ext", ".yaml")
-        (root / name).write_text(case.given, encoding="utf-8")
+        name = next(iter(case.files), "r.yaml")
+        (scene.work / name).write_text(case.given, encoding="utf-8")
         config = f"alerts_file: {name}\n"
-    (root / "c.yaml").write_text(config, encoding="utf-8")
+    (scene.work / "c.yaml").write_text(config, encoding="utf-8")
     for argv in (("config", "validate", "c.yaml"), ("run-once", "--config", "c.yaml", "--at", AT)):
-        code, out, err = dgas(*argv, "--json")
-        assert_rejected(argv, case, code, out, err)
-    assert not (root / "dagster_home").exists()  # no run was even prepared
-    assert_nothing_stored(root)
-
-
-def _cli_case(case: Case, root: Path) -> None:
-    code, out, err = dgas(*case.given, "--json")
-    assert_rejected(case.given, case, code, out, err)
-    assert_nothing_stored(root)
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'dgas.db'}"
-    with client_with_core(url) as client:
-        yield client
-    dispose_engine(url)
-
-
-def _rest_case(case: Case, client: httpx.Client) -> None:
-    method, path, payload = case.given
-    before = client.get("/watchlists").json()
-    response = client.request(method, path, json=payload)
-    assert response.status_code == 422, response.text
-    problems = response.json()["detail"]
-    assert [p["field"] for p in problems] == list(case.names)
-    for problem in problems:
-        assert problem["msg"].startswith(f"{problem['field']}: ")
-    assert client.get("/watchlists").json() == before
+        err = scene.refuses(case, (*argv, "--json"))
+        assert "hunter2" not in err
 
 
 # -- provider data: two real cycles, one bad symbol per case ---------------------------------
@@ -540,3 +460,29 @@ def test_the_table_has_at_least_forty_cases_of_every_class() -> None:
     assert {"config", "overrides", "alerts", "cli", "rest", "data"} <= set(kinds)
     assert not [p.id for p in CASES if p.id is None]
     assert datetime.now(UTC) > BAR.end  # the bar is in the past: run-once may run it
+
+
+def test_the_bad_input_tables_hold_120_cases_over_cli_files_environment_and_rest() -> None:
+    """Counted per category as docs/reliability.md reports them; each category several times
+    over, every case with the same checks (`bad_input.Scene`)."""
+    from dgas_pipeline_tests.reliability import (
+        test_bad_input_cli,
+        test_bad_input_environment,
+        test_bad_input_files,
+        test_bad_input_rest,
+    )
+
+    def legacy(*kinds: str) -> list[Any]:
+        return [p for p in CASES if p.values[0].kind in kinds]
+
+    tables = {
+        "cli": [*test_bad_input_cli.CASES, *legacy("cli")],
+        "files": [*test_bad_input_files.CASES, *legacy("config", "overrides", "alerts")],
+        "environment": test_bad_input_environment.CASES,
+        "rest": [*test_bad_input_rest.CASES, *legacy("rest")],
+    }
+    counts = {category: len(params) for category, params in tables.items()}
+    assert sum(counts.values()) >= 120, counts
+    assert min(counts.values()) >= 20, counts
+    ids = [p.id for params in tables.values() for p in params]
+    assert len(ids) == len(set(ids)), "a case id twice"

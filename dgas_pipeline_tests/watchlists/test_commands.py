@@ -100,7 +100,7 @@ def test_human_output(capsys: pytest.CaptureFixture[str]) -> None:
         (["stop", "ghost"], ["dgas: name: 'ghost' is not a watchlist"]),
         (["remove", "ghost"], ["dgas: name: 'ghost' is not a watchlist"]),
         (["update", "ghost", "--version", "x"], ["dgas: --version: 'x' is not a version"]),
-        (["add", "ok"], ["dgas: the following arguments are required: --symbols"]),
+        (["add", "ok"], ["dgas: --symbols: is required"]),
     ],
 )
 def test_bad_input_exits_2_with_one_line_per_problem(
