@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import exchange_calendars as xcals
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dgas_pipeline.data.settings import ProviderSettings
@@ -22,6 +21,7 @@ from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_er
 from dgas_pipeline.executor_settings import ExecutorSettings
 from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.log_settings import LogSettings
+from dgas_pipeline.market.calendar import UNKNOWN_EXCHANGE, is_known_exchange
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.overrides import not_a_number
 from dgas_pipeline.market.planner import PlanSettings
@@ -68,8 +68,8 @@ class CalendarSettings(_Strict):
     @classmethod
     def _known_exchange(cls, value: str) -> str:
         # Checked here so `dgas config validate` catches it, not the first `dgas plan`.
-        if value not in xcals.get_calendar_names(include_aliases=True):
-            raise ValueError("is not a calendar known to exchange_calendars (e.g. XNYS)")
+        if not is_known_exchange(value):
+            raise ValueError(UNKNOWN_EXCHANGE)
         return value
 
 
@@ -224,7 +224,8 @@ def load_config(path: str | Path | None = None) -> SchedulerConfig:
         env_path = os.environ.get("DGAS_CONFIG")
         if env_path:
             path = env_path
-        elif DEFAULT_CONFIG_FILE.exists():
+        elif os.path.lexists(DEFAULT_CONFIG_FILE):
+            # lexists: a dangling or looping link named dgas.yaml is an error, not "no file".
             path = DEFAULT_CONFIG_FILE
         else:
             return SchedulerConfig()

@@ -19,6 +19,7 @@ from dgas_pipeline.errors import InvalidInput, cut
 YEARS_BACK = 10
 YEARS_AHEAD = 2
 EXCHANGE_FIELD = "calendar.exchange"
+UNKNOWN_EXCHANGE = "is not a calendar known to exchange_calendars (e.g. XNYS)"
 
 
 def calendar_bounds(today: date | None = None) -> tuple[date, date]:
@@ -39,10 +40,8 @@ def exchange_calendar(
     AIXK, XBOM, XBEL), is an `InvalidInput` naming `calendar.exchange`, the config field
     that chose it: every command and the code location build their clock here.
     """
-    if exchange not in xcals.get_calendar_names(include_aliases=True):
-        raise InvalidInput(
-            EXCHANGE_FIELD, exchange, "is not a calendar known to exchange_calendars (e.g. XNYS)"
-        )
+    if not is_known_exchange(exchange):
+        raise InvalidInput(EXCHANGE_FIELD, exchange, UNKNOWN_EXCHANGE)
     start, end = bounds or calendar_bounds()
     try:
         return _build(exchange, start, end)
@@ -53,6 +52,11 @@ def exchange_calendar(
             f"has no calendar over {start.isoformat()} to {end.isoformat()}, the years dgas "
             f"covers (exchange_calendars: {cut(str(err) or type(err).__name__, 160)})",
         ) from None
+
+
+def is_known_exchange(exchange: str) -> bool:
+    """Whether exchange_calendars knows `exchange` by name (its MIC or an alias)."""
+    return exchange in xcals.get_calendar_names(include_aliases=True)
 
 
 @lru_cache(maxsize=8)

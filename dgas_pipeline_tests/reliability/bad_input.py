@@ -17,8 +17,9 @@ and must leave everything as it was, refused before anything is launched or stor
   files under DAGSTER_HOME and the working directory, equal before and after;
 - a command is run twice: once with a DAGSTER_HOME that does not exist (it must still not
   exist afterwards), once on the prepared instance;
-- after every case `dgas status` exits 0 on that instance and reads it: its last run is the
-  prepared run, no run is skipped, and the snapshot is still the same.
+- after every case `dgas status` exits 0 on that instance and reads it (run where the
+  instance was made, as its user runs it): its last run is the prepared run, no run is
+  skipped or reconciled, and the snapshot is still the same.
 
 The prepared instance (`prepare_instance`) is a real one: a watchlist, a SUCCESS cycle with
 signals, notifications and alert state, so every table a refusal could touch has rows.
@@ -47,6 +48,7 @@ import yaml
 
 from dgas_pipeline.store.engine import dispose_engine, make_engine
 from dgas_pipeline_tests.api.conftest import TOKEN, live_server
+from dgas_pipeline_tests.automation.conftest import ONE_RULE
 from dgas_pipeline_tests.deployment import DGAS_ENV, forget_code_location, run_dgas
 from dgas_pipeline_tests.refusals import files_under
 
@@ -60,16 +62,6 @@ SECRET = "hunter2"  # noqa: S105  (a sentinel, not a secret)
 """A password or key a case may carry: never echoed by a refusal."""
 PREPARED_AT = "2026-11-18T10:35:00-05:00"  # a past bar whose cycle finds signals
 WATCHLIST = "core"
-RULES = {
-    "alerts": [
-        {
-            "name": "spy-up",
-            "symbols": ["SPY"],
-            "timeframe": "30min",
-            "when": {"field": "close", "op": "gt", "value": 1},
-        }
-    ]
-}
 
 # -- the case -------------------------------------------------------------------------------------
 
@@ -226,7 +218,7 @@ def prepare_instance(root: Path) -> Prepared:
     afterwards (the cases must find it on disk, not in a cache)."""
     root = root.resolve()
     home, db_url = root / "dagster_home", f"sqlite:///{root / 'dgas.db'}"
-    (root / "rules.yaml").write_text(yaml.safe_dump(RULES), encoding="utf-8")
+    (root / "rules.yaml").write_text(yaml.safe_dump(ONE_RULE), encoding="utf-8")
     config = root / "dgas.yaml"
     config.write_text(f"alerts_file: {root / 'rules.yaml'}\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -250,7 +242,7 @@ def prepare_instance(root: Path) -> Prepared:
 
 def _set_env(monkeypatch: pytest.MonkeyPatch, cwd: Path, env: Mapping[str, str]) -> None:
     monkeypatch.chdir(cwd)
-    for name in (*DGAS_ENV, "DAGSTER_HOME"):
+    for name in (*DGAS_ENV, "DAGSTER_HOME", "DAGSTER_POSTGRES_URL", "DGAS_API_TOKEN"):
         monkeypatch.setenv(name, "-")  # recorded, so teardown undoes what `dgas` exports
         monkeypatch.delenv(name)
     for name, value in env.items():
@@ -435,9 +427,11 @@ class Scene:
         return done.returncode, done.stdout, done.stderr
 
     @contextlib.contextmanager
-    def environment(self, env: Mapping[str, str]) -> Iterator[None]:
+    def environment(self, env: Mapping[str, str], cwd: Path | None = None) -> Iterator[None]:
+        """`env` (and the working directory) for one command; the code location forgotten
+        after it, so the next command builds its own from its own environment."""
         with pytest.MonkeyPatch.context() as monkeypatch:
-            _set_env(monkeypatch, self.work, env)
+            _set_env(monkeypatch, cwd or self.work, env)
             try:
                 yield
             finally:
@@ -445,9 +439,11 @@ class Scene:
 
     def assert_status_reads_the_instance(self, before: Snapshot | None = None) -> None:
         """`dgas status` exits 0 on the prepared instance, shows its run, changes nothing
-        (compared with `before`, the snapshot the case started from, when given)."""
+        (compared with `before`, the snapshot the case started from, when given). It runs
+        where the instance was made, as its user would: the case's files stay out of it."""
         before = before or self.snapshot()
-        with self.environment(base_env(self.prepared.home, self.prepared.db_url)):
+        environment = base_env(self.prepared.home, self.prepared.db_url)
+        with self.environment(environment, cwd=self.prepared.root):
             code, out, err = run_dgas("status", "--json")
         assert (code, err) == (0, ""), err[-3000:]
         status = json.loads(out)

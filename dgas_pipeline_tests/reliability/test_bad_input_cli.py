@@ -13,12 +13,13 @@ import pytest
 import yaml
 
 from dgas_pipeline.market.calendar import calendar_bounds
-from dgas_pipeline_tests.reliability.bad_input import RULES, Case, Scene, cases, make_files
+from dgas_pipeline_tests.automation.conftest import ONE_RULE
+from dgas_pipeline_tests.reliability.bad_input import Case, Scene, cases, make_files
 
 FIRST, LAST = calendar_bounds()
 AT = "2026-11-20T11:05:00-05:00"  # a past bar: with good arguments run-once would run it
 DAY = "2026-11-20"
-RULES_FILE = {"rules.yaml": yaml.safe_dump(RULES)}
+RULES_FILE = {"rules.yaml": yaml.safe_dump(ONE_RULE)}
 DIGITS = "9" * 5000  # beyond what `int()` converts (4,300 digits)
 NOT_A_TICKER = "is not a ticker"
 TOKEN = "t" * 32  # a token long enough: the API must refuse the address, not the token

@@ -77,7 +77,7 @@ def test_the_cli_rejects_sql_looking_names_and_symbols_and_changes_nothing(
         (("watchlist", "stop", payload), "name"),
         (("watchlist", "remove", payload), "name"),
         (("run-once", "--at", AT, "--symbols", payload), "symbols[0]"),
-        (("bars", payload, "--start", "2026-11-20", "--end", "2026-11-20"), "symbols[0]"),
+        (("bars", payload, "--start", "2026-11-20", "--end", "2026-11-20"), "SYMBOL"),
     ]
     for argv, field in attempts:
         code, out, err = dgas(*argv, "--json")
