@@ -400,7 +400,7 @@ def check_environment(args: argparse.Namespace) -> None:
         check_dagster_postgres_url()  # before the home is set up, not when the location loads
     if command in NEEDS_DAGSTER_HOME or database.field == DAGSTER_HOME_ENV:
         check_dagster_home()
-    check_database(database)
+    check_database(database, any_revision=getattr(args, "any_revision", False))
 
 
 def cmd_calendar(args: argparse.Namespace) -> dict[str, Any]:

@@ -29,7 +29,8 @@ def add_commands(
     down.add_argument("revision", metavar="REVISION", help="e.g. 0002, or base")
     down.set_defaults(handler=cmd_downgrade, render=render)
     current = sub.add_parser("current", parents=[common], help="the revision the tables are at")
-    current.set_defaults(handler=cmd_current, render=render)
+    # Says which revision the tables are at, even one this release does not know.
+    current.set_defaults(handler=cmd_current, render=render, any_revision=True)
 
 
 def _url(args: argparse.Namespace) -> str:

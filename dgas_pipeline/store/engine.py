@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -82,7 +83,9 @@ def database_in_use(config_url: str | None, env: Mapping[str, str] = os.environ)
     return DatabaseChoice(database_url(env), DAGSTER_HOME_ENV, home)
 
 
-def check_database(choice: DatabaseChoice, timeout_s: int = CHECK_CONNECT_TIMEOUT_S) -> None:
+def check_database(
+    choice: DatabaseChoice, timeout_s: int = CHECK_CONNECT_TIMEOUT_S, *, any_revision: bool = False
+) -> None:
     """Connect once, briefly, and refuse what cannot work as bad input naming `choice.field`.
 
     A URL that does not parse, names a driver nobody installed, or a server that does not
@@ -90,7 +93,7 @@ def check_database(choice: DatabaseChoice, timeout_s: int = CHECK_CONNECT_TIMEOU
     middle of a command. SQLite files are inspected, never created: a command refused later
     for another reason leaves nothing behind.
     """
-    problem = _database_problem(choice.url, choice.field, timeout_s)
+    problem = _database_problem(choice.url, choice.field, timeout_s, any_revision)
     if problem is not None:
         raise InvalidInput(choice.field, choice.shown, problem)
 
@@ -170,7 +173,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def _database_problem(url: str, field: str, timeout_s: int) -> str | None:
+def _database_problem(url: str, field: str, timeout_s: int, any_revision: bool) -> str | None:
     if url != url.strip() or any(ord(char) < 0x20 or ord(char) == 0x7F for char in url):
         # A URL pasted with its newline: SQLAlchemy would keep it in the file name.
         return (
@@ -182,7 +185,7 @@ def _database_problem(url: str, field: str, timeout_s: int) -> str | None:
     except InvalidInput as err:
         return err.expected
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_problem(parsed.database or "")
+        return _sqlite_problem(parsed.database or "", any_revision)
     try:
         engine = sa.create_engine(
             parsed, poolclass=NullPool, connect_args=_connect_timeout(parsed, timeout_s)
@@ -196,7 +199,7 @@ def _database_problem(url: str, field: str, timeout_s: int) -> str | None:
         return f"needs the Python module {err.name or str(err)!r}, which is not installed"
     try:
         with engine.connect() as conn:
-            return _schema_problem(conn)
+            return _schema_problem(conn, any_revision)
     except DBAPIError as err:
         return f"cannot connect: {_first_line(err.orig or err, parsed)}"
     except SQLAlchemyError as err:
@@ -205,9 +208,19 @@ def _database_problem(url: str, field: str, timeout_s: int) -> str | None:
         engine.dispose()
 
 
-def _schema_problem(conn: Connection) -> str | None:
-    """On PostgreSQL, whether our tables have a schema to live in: a search_path naming no
-    existing schema connects fine, then fails the first CREATE TABLE."""
+def _schema_problem(conn: Connection, any_revision: bool) -> str | None:
+    """Whether our tables can live here: on PostgreSQL a search_path naming no existing
+    schema connects fine, then fails the first CREATE TABLE; and a database a newer release
+    migrated fails Alembic's upgrade (an unknown revision) with a traceback."""
+    from dgas_pipeline.store import migrate
+
+    revision = None if any_revision else migrate.unknown_revision(conn)
+    if revision is not None:
+        return (
+            f"is at schema revision {revision!r}, which this dgas does not know (it knows up "
+            f"to {migrate.head_revision()}): a newer release migrated it (expected a dgas at "
+            "least as new, or another database)"
+        )
     if conn.dialect.name != "postgresql":
         return None
     if conn.execute(sa.text("SELECT current_schema()")).scalar() is not None:
@@ -219,7 +232,7 @@ def _schema_problem(conn: Connection) -> str | None:
     )
 
 
-def _sqlite_problem(database: str) -> str | None:
+def _sqlite_problem(database: str, any_revision: bool) -> str | None:
     if database in ("", ":memory:") or database.startswith("file::memory:"):
         return (
             "is an in-memory SQLite database, which each command would start empty and lose "
@@ -247,7 +260,15 @@ def _sqlite_problem(database: str) -> str | None:
             conn.close()
     except sqlite3.Error as err:
         return f"names {path}, which SQLite cannot open: {err}"
-    return None
+    # Read-only, so that not even the journal mode of the file changes.
+    read_only = sa.create_engine(
+        f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro&uri=true", poolclass=NullPool
+    )
+    try:
+        with read_only.connect() as connection:
+            return _schema_problem(connection, any_revision)
+    finally:
+        read_only.dispose()
 
 
 def _connect_timeout(url: URL, timeout_s: int) -> dict[str, Any]:

@@ -59,6 +59,15 @@ def current_revision(url: str) -> str | None:
         return current
 
 
+def unknown_revision(conn: Connection) -> str | None:
+    """The revision the database on `conn` is at when this code does not know it (a newer
+    release migrated it), else None; reads only."""
+    current = MigrationContext.configure(
+        conn, opts={"version_table": VERSION_TABLE}
+    ).get_current_revision()
+    return current if current is not None and current not in revisions() else None
+
+
 @cache
 def revisions() -> list[str]:
     """Every revision id, oldest first (what `dgas db downgrade` accepts besides `base`)."""

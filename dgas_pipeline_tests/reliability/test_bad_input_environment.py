@@ -11,7 +11,10 @@ characters, symbolic-link loops, devices, a FIFO) through the other commands tha
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sqlite3
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -33,6 +36,15 @@ URL = "DGAS_DATABASE_URL"
 HOME = "DAGSTER_HOME"
 NOT_A_URL = "is not a database URL"
 WATCHLIST = "watchlists: [{name: w, symbols: [SPY]}]\n"
+
+
+def newer_database(path: Path) -> None:
+    """A SQLite file at a schema revision this code does not know, as a newer release leaves
+    it (Alembic would fail its upgrade with a traceback)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE dgas_alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO dgas_alembic_version VALUES ('0099')")
+        conn.commit()
 
 
 def url(value: str) -> dict[str, str]:
@@ -74,6 +86,10 @@ CASES = cases("cli", [
     ("url-search-path-without-a-schema", ("watchlist", "add", "w", "--symbols", "SPY"), URL,
      "no existing schema", {},
      url("{pg}?options=" + quote("-csearch_path=no_such_schema_here", safe=""))),
+    ("url-a-database-a-newer-release-migrated", ("watchlist", "add", "w", "--symbols", "SPY"),
+     URL, "schema revision '0099'", {"new.db": newer_database}, url("sqlite:///{work}/new.db")),
+    ("home-holding-a-database-a-newer-release-migrated", ("run-once", "--at", AT), HOME,
+     "schema revision '0099'", {"home/dgas.db": newer_database}, {HOME: "{work}/home", URL: ""}),
     # -- database_url in the config: the field is named ---------------------------------------
     ("config-url-in-memory", ("status", "--config", "c.yaml"), "database_url", "in-memory",
      {"c.yaml": "database_url: 'sqlite://'\n"}, {URL: ""}),
