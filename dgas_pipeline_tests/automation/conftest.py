@@ -22,7 +22,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from dgas_pipeline.defs import alerts as alerts_asset
+from dgas_pipeline.cycle import alerts_pass
 from dgas_pipeline_tests.deployment import QUIET as QUIET
 from dgas_pipeline_tests.deployment import Deployment as Deployment
 from dgas_pipeline_tests.deployment import deployed
@@ -89,5 +89,5 @@ def alerts_failing(deployment: Deployment, tmp_path: Path) -> Iterator[None]:
         raise RuntimeError("alert engine exploded")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(alerts_asset, "evaluate_rules", boom)
+        patch.setattr(alerts_pass, "evaluate_rules", boom)
         yield

@@ -34,10 +34,11 @@ import yaml
 
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.data import SyntheticProvider
-from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
+from dgas_pipeline.defs.names import LAUNCHED_BY_TAG
 from dgas_pipeline.market.bars import history_start
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import dispose_engine, ensure_schema, make_engine
+from dgas_pipeline.store.engine import dispose_engine, make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.watchlists.service import WatchlistService
 from dgas_pipeline_tests.api.conftest import client_with_core
 from dgas_pipeline_tests.data.fake_polygon import FakePolygon, Reply, Request
