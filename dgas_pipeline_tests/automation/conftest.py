@@ -12,13 +12,11 @@ can pin, so tests run past or future sessions under `time_machine` (which also m
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 import pytest
 import yaml
 
@@ -29,9 +27,6 @@ from dgas_pipeline_tests.deployment import deployed
 
 ET = ZoneInfo("America/New_York")
 REPO = Path(__file__).resolve().parents[2]
-
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 def et(text: str) -> datetime:

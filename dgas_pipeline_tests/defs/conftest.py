@@ -12,7 +12,6 @@ asks the analysis the way the `signals` asset does, once per test session.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,9 +40,6 @@ SESSION = date(2026, 11, 20)  # a regular Friday session, 13 bars
 WEEK = (date(2026, 11, 16), date(2026, 11, 20))
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 @functools.cache
