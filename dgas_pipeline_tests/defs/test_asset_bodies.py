@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from dgas_pipeline_tests.defs.test_definitions import ASSETS
+
 DEFS = Path(__file__).resolve().parents[2] / "dgas_pipeline" / "defs"
 MAX_BODY_LINES = 25
-ASSETS = {
-    "bars",
-    "indicators",
-    "signals",
-    "notifications",
-    "alerts",
-    "eod_consolidation",
-    "calibration_report",
-}
 
 
 def asset_bodies(source: str) -> dict[str, int]:
