@@ -110,19 +110,20 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
     with time_machine.travel(pd.Timestamp("2026-11-21T12:00:00-05:00").to_pydatetime()):
         import dagster as dg
 
-        from dgas_pipeline.definitions import defs
-        from dgas_pipeline.defs.location import current_location
-        from dgas_pipeline.defs.operations import QUIET
-        from dgas_pipeline.defs.sensors import RANGE_END_TAG, RANGE_START_TAG
+        from dgas_pipeline.defs import build_definitions
+        from dgas_pipeline.defs.names import RANGE_END_TAG, RANGE_START_TAG
+        from dgas_pipeline.location import current_location
         from dgas_pipeline.market import PlanSettings, plan_launches
+        from dgas_pipeline.operate.instance import QUIET
         from dgas_pipeline.store import repositories as repo
 
-        market = current_location().market
+        location = current_location()
+        defs = build_definitions(location)
+        market = location.market
         sessions = market.sessions_between(date(2024, 1, 1), LAST_SESSION)[-args.sessions :]
         sample = sessions[-args.sample_sessions :] if args.sample_sessions else []
         job = defs.resolve_job_def("prediction_cycle")
         instance = dg.DagsterInstance.get()
-        pipeline = defs.resources["pipeline"]
 
         def keys_of(first: date, last: date) -> list[str]:
             launches = plan_launches(market, first, last, PlanSettings())
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
 
         def stored_signals(name: str) -> pd.DataFrame:
             use(name)
-            with pipeline.engine().connect() as conn:
+            with location.engine().connect() as conn:
                 rows = pd.DataFrame(repo.signals_since(conn, sessions[0].open))
             if rows.empty:
                 return pd.DataFrame(columns=SIGNAL_COLUMNS)

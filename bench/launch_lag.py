@@ -1,6 +1,6 @@
 """Launch lag with the real daemon: `python bench/launch_lag.py [options]` prints one JSON line.
 
-Issue 5's goal: a planned launch runs within 10 s (p95) of its due time. A real
+The goal: a planned launch runs within 10 s (p95) of its due time. A real
 `dagster-daemon` serves a temp site (the repo's dagster.yaml, synthetic data) whose pipeline
 clock is a file; for each launch the planner gives for the chosen sessions, the clock is
 stepped to its due instant at real time T0, and the run's enqueue (the sensor requested it)
@@ -29,7 +29,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dgas_pipeline.defs.sensors import DEFAULT_SENSOR_INTERVAL_SECONDS  # noqa: E402
+from dgas_pipeline.defs.automation.sensors import DEFAULT_SENSOR_INTERVAL_SECONDS  # noqa: E402
 from dgas_pipeline_tests.daemon.launches import (  # noqa: E402
     before,
     finish,

@@ -34,12 +34,13 @@ def main() -> None:
     os.environ["DAGSTER_HOME"] = home
     (Path(home) / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     sys.path.insert(0, str(REPO))
-    from dgas_pipeline.definitions import defs
-    from dgas_pipeline.defs.location import current_location
-    from dgas_pipeline.defs.sensors import market_clock_sensor
+    from dgas_pipeline.defs import build_definitions
+    from dgas_pipeline.location import current_location
     from dgas_pipeline.market import plan_launches
 
     location = current_location()
+    defs = build_definitions(location)
+    market_clock_sensor = defs.resolve_sensor_def("market_clock_sensor")
     instance = dg.DagsterInstance.get()
     year = plan_launches(
         location.market, date(2025, 11, 20), date(2026, 11, 19), location.config.plan_settings

@@ -1,4 +1,4 @@
-"""Soak with the real daemon (issue 8.7): `python bench/soak.py [--first D --last D]`, one JSON
+"""Soak with the real daemon: `python bench/soak.py [--first D --last D]`, one JSON
 line.
 
 A real `dagster-daemon` serves a temp site (the repo's dagster.yaml, synthetic data) whose

@@ -17,21 +17,21 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 
+from dgas_pipeline import clock, db_commands
 from dgas_pipeline.alerts import commands as alert_commands
 from dgas_pipeline.config import SchedulerConfig, load_config
 from dgas_pipeline.errors import InvalidInput, cut, shown
+from dgas_pipeline.location import market_for
 from dgas_pipeline.market import (
     Launch,
     MarketHoursManager,
     PlanSettings,
     format_interval,
-    load_overrides,
     parse_interval,
     plan_launches,
 )
-from dgas_pipeline.market.bars import Bar, bar_closed_by
+from dgas_pipeline.market.bars import Bar, cycle_bar_due_by
 from dgas_pipeline.market.sessions import TradingSession
-from dgas_pipeline.store import commands as db_commands
 from dgas_pipeline.tickers import check_ticker, check_tickers
 from dgas_pipeline.watchlists import commands as watchlist_commands
 
@@ -392,7 +392,7 @@ def check_environment(args: argparse.Namespace) -> None:
     command = getattr(args, "command", None)
     if command not in NEEDS_DATABASE:
         return
-    from dgas_pipeline.instance import check_dagster_home, check_dagster_postgres_url
+    from dgas_pipeline.dagster_home import check_dagster_home, check_dagster_postgres_url
     from dgas_pipeline.store.engine import DAGSTER_HOME_ENV, check_database, database_in_use
 
     database = database_in_use(load_config(args.config).database_url)
@@ -429,7 +429,7 @@ def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
     # Bad config is bad input here, not a failed run.
     config = check_files_of(load_config(args.config))
     market = market_for(config, None)
-    now = datetime.now(UTC)
+    now = clock.now()
     at = parse_instant(args.at, "--at") if args.at is not None else now
     if at > now:
         raise InvalidInput("--at", args.at, "is in the future (expected a past instant)")
@@ -444,7 +444,7 @@ def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
                 f"exceed max_symbols_per_cycle ({config.max_symbols_per_cycle}): "
                 "run them in several cycles, or raise the limit in the config",
             )
-    from dgas_pipeline.defs.launch import run_once
+    from dgas_pipeline.operate.run_once import run_once
 
     with progress_note(f"run-once: running the cycle of the bar closed by {_local(iso(at))}"):
         return run_once(bar, symbols)
@@ -467,7 +467,7 @@ def bar_due_by(
             f"(partitions cover {partitions_covered(config, market)})",
         )
     try:
-        return bar_closed_by(market, at - plan.data_delay, plan.interval)
+        return cycle_bar_due_by(market, at, plan)
     except InvalidInput as err:  # no bar in the two weeks before: a long closure
         raise InvalidInput("--at", shown, err.expected) from None
 
@@ -501,7 +501,7 @@ def cmd_backfill(args: argparse.Namespace) -> dict[str, Any]:
     end = parse_partition_date(args.end, "--end", config, market)
     if end < start:
         raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
-    from dgas_pipeline.defs.operations import backfill
+    from dgas_pipeline.operate.backfill import backfill
 
     # Loading the code location and planning take seconds; `--wait` then draws its own bar.
     with progress_note(f"backfill: planning {start} .. {end}"):
@@ -512,7 +512,7 @@ def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
     use_config_file(args.config)
     market = market_for(load_config(args.config), None)
     args.render = functools.partial(render_status, tz_name=market.tz.key)
-    from dgas_pipeline.defs.operations import status
+    from dgas_pipeline.operate.status import status
 
     return status()
 
@@ -549,7 +549,7 @@ def cmd_bars(args: argparse.Namespace) -> dict[str, Any]:
         return {"bars": []}
     from dgas_pipeline import analysis
     from dgas_pipeline.data import build_providers, close_providers, fetch_bars
-    from dgas_pipeline.defs.resources import provider_api_key
+    from dgas_pipeline.secrets import provider_api_key
 
     providers = build_providers(config.provider, provider_api_key(config), market)
     try:
@@ -594,13 +594,8 @@ def whole_bars(text: str, field: str, base: timedelta) -> timedelta:
     return timeframe
 
 
-def market_for(config: SchedulerConfig, overrides_flag: str | None) -> MarketHoursManager:
-    overrides_path = overrides_flag or config.calendar.overrides_file
-    return MarketHoursManager(config.calendar.exchange, load_overrides(overrides_path))
-
-
 def today(market: MarketHoursManager) -> date:
-    return market.local(datetime.now(UTC)).date()
+    return market.local(clock.now()).date()
 
 
 def parse_date(text: str, field: str, market: MarketHoursManager) -> date:

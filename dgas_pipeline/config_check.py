@@ -17,12 +17,14 @@ Dagster, so the check costs a calendar walk, not a code-location load.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
+from dgas_pipeline import clock
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.errors import InvalidInput, InvalidInputs
-from dgas_pipeline.market import MarketHoursManager, load_overrides
+from dgas_pipeline.location import market_for
+from dgas_pipeline.market import MarketHoursManager
 from dgas_pipeline.market.bars import history_start
 from dgas_pipeline.market.calendar import exchange_calendar
 from dgas_pipeline.market.sessions import TradingSession
@@ -31,7 +33,8 @@ from dgas_pipeline.market.sessions import TradingSession
 def check_config(config: SchedulerConfig, *, now: datetime | None = None) -> MarketHoursManager:
     """The exchange clock of `config`, or `InvalidInputs` with every problem found.
 
-    `now` (default: the current time) decides what "the future" is for `partitions_start`.
+    `now` (default: the pipeline's `clock.now()`) decides what "the future" is for
+    `partitions_start`.
     """
     problems: list[InvalidInput] = []
     market: MarketHoursManager | None = None
@@ -44,17 +47,20 @@ def check_config(config: SchedulerConfig, *, now: datetime | None = None) -> Mar
     else:
         try:
             # Reads the overrides file and checks it against the exchange's sessions.
-            market = MarketHoursManager(exchange, load_overrides(config.calendar.overrides_file))
+            market = market_for(config)
         except InvalidInput as err:
             problems.extend(_each(err))
     if market is not None:
-        problems.extend(partition_problems(market, config, now or datetime.now(UTC)))
+        problems.extend(partition_problems(market, config, now or clock.now()))
     problems.extend(_machine_problems(config))
     if config.alerts_file is not None:
-        from dgas_pipeline.alerts.commands import load_checked_rules
+        from dgas_pipeline.alerts.validation import load_checked_rule_file
 
+        channels = [channel.name for channel in config.notifications.channels]
         try:
-            load_checked_rules(config.alerts_file, config)
+            load_checked_rule_file(
+                config.alerts_file, interval=config.interval_delta, channels=channels
+            )
         except InvalidInput as err:
             problems.extend(_each(err))
     if market is None or problems:  # market is None only with a problem

@@ -2,19 +2,17 @@
 
 Shared by the cycle tests (`defs/`), the automation tests and whoever builds on them. The home
 does not exist until first used (`dgas` creates it, copying the repo's dagster.yaml), so a
-test starts from what a new user has. `dgas_pipeline.definitions` builds its resources from
-the environment at import, and the location and the migrated engine are cached per process:
-`configure` resets both and rebuilds the module, and `forget_code_location` leaves nothing of
-a test's location behind for the next one.
+test starts from what a new user has. The location (per config file) and the migrated engine
+are cached per process, and the definitions are built from a location (the resources read
+the environment then): `configure` forgets the caches and builds the definitions the CLI
+will use, and `forget_code_location` leaves nothing of a test's location behind.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import json
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +24,13 @@ import sqlalchemy as sa
 import yaml
 
 from dgas_pipeline.cli import main
-from dgas_pipeline.defs import resources
-from dgas_pipeline.defs.location import load_location
-from dgas_pipeline.instance import ensure_dagster_home
+from dgas_pipeline.cycle.services import CycleServices
+from dgas_pipeline.dagster_home import ensure_dagster_home
+from dgas_pipeline.location import current_location, forget_locations
+from dgas_pipeline.operate.instance import definitions_of
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.schema import ensure_schema
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Settings a developer's shell (or another test) may have left; none may reach a test.
@@ -44,20 +44,16 @@ DGAS_ENV = (
 
 
 def reload_code_location() -> dg.Definitions:
-    """Forget what the process cached of the last config, home and database; rebuild defs."""
-    load_location.cache_clear()
-    resources._migrated_engine.cache_clear()
-    module = sys.modules.get("dgas_pipeline.definitions")
-    if module is None:
-        return importlib.import_module("dgas_pipeline.definitions").defs
-    return importlib.reload(module).defs
+    """Forget what the process cached of the last config, home and database; the definitions
+    of the location `DGAS_CONFIG` names, as the CLI loads them."""
+    forget_code_location()
+    return definitions_of(current_location())
 
 
 def forget_code_location() -> None:
-    """Leave no test's home, config or database behind: the next import builds afresh."""
-    load_location.cache_clear()
-    resources._migrated_engine.cache_clear()
-    sys.modules.pop("dgas_pipeline.definitions", None)
+    """Leave no test's home, config or database behind: the next use builds afresh."""
+    forget_locations()
+    definitions_of.cache_clear()
 
 
 def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -94,6 +90,16 @@ class Deployment:
             ensure_dagster_home()
             self._instance = dg.DagsterInstance.get()
         return self._instance
+
+    @property
+    def services(self) -> CycleServices:
+        """The cycle services of the deployment, as `dgas` builds them outside a run."""
+        return CycleServices(current_location())
+
+    @property
+    def sensor_resources(self) -> dict[str, Any]:
+        """The resources our sensors take, for a sensor invoked directly."""
+        return {name: self.defs.resources[name] for name in ("location", "database")}
 
     @property
     def engine(self) -> sa.Engine:

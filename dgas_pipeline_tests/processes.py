@@ -37,7 +37,7 @@ import httpx
 import yaml
 from dagster._core.scheduler.instigation import InstigatorType
 
-from dgas_pipeline.defs.clock import CLOCK_FILE_ENV, read_clock_file, write_clock_file
+from dgas_pipeline.clock import CLOCK_FILE_ENV, read_clock_file, write_clock_file
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

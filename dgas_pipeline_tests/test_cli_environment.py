@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from dgas_pipeline.store.engine import dispose_engine, ensure_schema, make_engine
+from dgas_pipeline.store.engine import dispose_engine, make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.watchlists.service import WatchlistService
 from dgas_pipeline_tests.deployment import DGAS_ENV, forget_code_location, run_dgas
 from dgas_pipeline_tests.processes import free_port

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from dgas_pipeline.market.calendar import calendar_bounds
-from dgas_pipeline.store.engine import dispose_engine, ensure_schema, make_engine
+from dgas_pipeline.store.engine import dispose_engine, make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.watchlists.service import WatchlistService
 from dgas_pipeline_tests.automation.conftest import ONE_RULE
 from dgas_pipeline_tests.deployment import forget_code_location, run_dgas

@@ -32,7 +32,8 @@ from dgas_pipeline.input_files import (
     read_mapping,
 )
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.watchlists.service import WatchlistService
 from dgas_pipeline_tests.deployment import isolate, run_dgas
 

@@ -1,7 +1,7 @@
 """Alert rules: a validated rule file, evaluation on closed bars, rearm state, replay.
 
 Knows nothing of Dagster. The cycle's alerts asset loads the rules (`load_rule_file`,
-`check_rule_file`), reads the states (`store.alert_state.get_alert_states`), calls
+`check_rule_file`), reads the states (`alerts.store.get_alert_states`), calls
 `evaluate_rules` on the cycle's bars, delivers `alert_deliveries(...)` through
 `notify.deliver` and then saves the returned states. `dgas alerts replay` runs the same
 evaluation over past sessions (`replay_rules`). The exact semantics are in `evaluate.py`.

@@ -81,8 +81,8 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
     check_history_fits(args.start, start, end, market, config.history_sessions)
     api_key = None
     if "polygon" in config.provider.chain:
-        # The Dagster layer owns secret reading (EnvVar); only Polygon needs one.
-        from dgas_pipeline.defs.resources import provider_api_key
+        # Only Polygon needs a secret, read by name from the environment.
+        from dgas_pipeline.secrets import provider_api_key
 
         api_key = provider_api_key(config)
     return replay_command(
@@ -115,15 +115,10 @@ def check_history_fits(
 
 def load_checked_rules(path: str | Path, config: SchedulerConfig) -> RuleFile:
     """A rule file valid in itself and for this deployment (bar interval, channels)."""
-    from dgas_pipeline.alerts.validation import check_rule_file, load_rule_file
+    from dgas_pipeline.alerts.validation import load_checked_rule_file
 
-    rules = load_rule_file(path)
-    check_rule_file(
-        rules,
-        interval=config.interval_delta,
-        channels=[channel.name for channel in config.notifications.channels],
-    )
-    return rules
+    channels = [channel.name for channel in config.notifications.channels]
+    return load_checked_rule_file(path, interval=config.interval_delta, channels=channels)
 
 
 def validate_command(path: str | Path, config: SchedulerConfig) -> dict[str, Any]:

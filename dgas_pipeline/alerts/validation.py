@@ -107,6 +107,16 @@ def check_rule_file(
         raise InvalidInputs(problems)
 
 
+def load_checked_rule_file(
+    path: str | Path, *, interval: timedelta, channels: Sequence[str]
+) -> RuleFile:
+    """A rule file valid in itself and for this deployment (bar interval, channels): what
+    `dgas config validate`, `dgas alerts validate` and the `alerts` asset each require."""
+    rules = load_rule_file(path)
+    check_rule_file(rules, interval=interval, channels=channels)
+    return rules
+
+
 # -- the published schema --------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dgas_pipeline import clock
 from dgas_pipeline.api.access_log import mask_access_log
 from dgas_pipeline.api.auth import BearerTokenMiddleware
 from dgas_pipeline.api.body import MAX_BODY_TEXT, RequestBodyMiddleware
@@ -43,7 +44,8 @@ from dgas_pipeline.config import SchedulerConfig, load_config
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import next_launch
 from dgas_pipeline.store import repositories as repo
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.watchlists.commands import market_for
 from dgas_pipeline.watchlists.errors import VersionConflict, WatchlistExists, WatchlistNotFound
 from dgas_pipeline.watchlists.service import MAX_VERSION, NAME_PATTERN, WatchlistService
@@ -179,7 +181,7 @@ def create_app(
     @app.get("/status", tags=["status"])
     def status() -> dict[str, Any]:
         """Scheduler state, the next planned launch and the last runs, from our tables."""
-        upcoming = next_launch(market, datetime.now(UTC), config.plan_settings)
+        upcoming = next_launch(market, clock.now(), config.plan_settings)
         with engine.connect() as conn:
             state = repo.get_scheduler_state(conn) or {"status": "IDLE"}
             runs = repo.recent_runs(conn, limit=RECENT_RUNS)

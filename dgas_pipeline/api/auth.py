@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.secrets import API_TOKEN_ENV as TOKEN_ENV
 
-TOKEN_ENV = "DGAS_API_TOKEN"  # noqa: S105  (the variable's name, not a secret)
 MIN_TOKEN_LENGTH = 16
 # The API's description is not a secret; clients (and schemathesis) read it to learn the API.
 OPEN_PATHS = frozenset({"/openapi.json"})

@@ -1,4 +1,5 @@
-"""Dagster partitions whose keys and windows are exactly the planner's launches.
+"""Dagster partitions whose keys and windows are exactly the planner's: cycle bars,
+sessions, and weeks holding a session.
 
 Dagster's `TimeWindowPartitionsDefinition` is a cron grid plus exclusions, and its definition
 is serialised to the webserver, so it cannot be subclassed with our own logic. We therefore
@@ -26,6 +27,7 @@ import dagster as dg
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import MarketHoursManager, plan_launches
 from dgas_pipeline.market.planner import CYCLE_KEY_FORMAT, EOD_KEY_FORMAT, PlanSettings
+from dgas_pipeline.market.weeks import monday_of, mondays, week_sessions
 
 WEEKDAYS = "1-5"
 
@@ -85,6 +87,31 @@ def session_partitions(
         start=datetime.combine(start, time(0), market.tz),
         fmt=EOD_KEY_FORMAT,
         cron_schedule=f"0 0 * * {WEEKDAYS}",
+        timezone=str(market.tz),
+        end_offset=1,
+        exclusions=closed,
+    )
+
+
+def week_partitions(market: MarketHoursManager, start: date) -> dg.TimeWindowPartitionsDefinition:
+    """One partition per Monday-to-Sunday week holding a session, from the week of `start`;
+    key = its Monday (`2026-11-23`, as the weekly roll-up's run key). A week without a
+    session (a whole week of closures in the overrides file) is no partition at all, so it
+    can be neither launched nor backfilled.
+
+    `end_offset=1`: the running week's key exists from its Monday, because the report runs
+    on Friday evening, before the week's window ends.
+    """
+    first = monday_of(start)
+    closed = [
+        datetime.combine(monday, time(0), market.tz)
+        for monday in mondays(first, market.last_day)
+        if not week_sessions(market, monday)
+    ]
+    return dg.TimeWindowPartitionsDefinition(
+        start=datetime.combine(first, time(0), market.tz),
+        fmt=EOD_KEY_FORMAT,
+        cron_schedule="0 0 * * 1",
         timezone=str(market.tz),
         end_offset=1,
         exclusions=closed,

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dgas_pipeline.errors import InvalidInput
-from dgas_pipeline.market.planner import cycle_partition_key, parse_cycle_partition_key
+from dgas_pipeline.market.planner import (
+    PlanSettings,
+    cycle_partition_key,
+    parse_cycle_partition_key,
+)
 from dgas_pipeline.market.sessions import MarketHoursManager
 
 
@@ -40,6 +44,12 @@ def bar_closed_by(market: MarketHoursManager, at: datetime, interval: timedelta)
                 return Bar(cycle_partition_key(market, start), start, end)
         day -= timedelta(days=1)
     raise InvalidInput("at", at.isoformat(), "has no session bar in the two weeks before it")
+
+
+def cycle_bar_due_by(market: MarketHoursManager, at: datetime, plan: PlanSettings) -> Bar:
+    """The newest bar whose cycle was due by `at` (its end plus the data delay): the bar
+    `dgas run-once --at` runs, and a watchlist run planned for `at`."""
+    return bar_closed_by(market, at - plan.data_delay, plan.interval)
 
 
 def history_start(market: MarketHoursManager, first_bar: datetime, sessions: int) -> datetime:

@@ -8,6 +8,7 @@ costs ~0.1 s and every planner, sensor tick and CLI call shares it.
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from functools import lru_cache
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from dgas_pipeline.errors import InvalidInput, cut
 
+_XCALS_VALUES = "Series.values returning an ndarray that drops timezone information"
 YEARS_BACK = 10
 YEARS_AHEAD = 2
 EXCHANGE_FIELD = "calendar.exchange"
@@ -61,4 +63,8 @@ def is_known_exchange(exchange: str) -> bool:
 
 @lru_cache(maxsize=8)
 def _build(exchange: str, start: date, end: date) -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(exchange, start=pd.Timestamp(start), end=pd.Timestamp(end))
+    with warnings.catch_warnings():
+        # exchange_calendars reads `Series.values` of tz-aware data while it builds a
+        # calendar, deprecated in pandas 3.1 (a Pandas4Warning): its code, not ours.
+        warnings.filterwarnings("ignore", _XCALS_VALUES, DeprecationWarning)
+        return xcals.get_calendar(exchange, start=pd.Timestamp(start), end=pd.Timestamp(end))

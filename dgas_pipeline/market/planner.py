@@ -8,7 +8,7 @@ at `bar_end + data_delay`; the EOD at `close + eod_delay`; non-sessions yield no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -37,7 +37,7 @@ class Launch:
     @property
     def run_key(self) -> str:
         """Stable across restarts and re-plans: `<kind>:<partition_key>`."""
-        return f"{self.kind}:{self.partition_key}"
+        return launch_run_key(self.kind, [self.partition_key])
 
     def to_json(self) -> dict[str, str]:
         row = {"kind": self.kind, "partition_key": self.partition_key}
@@ -89,7 +89,7 @@ def session_launches(
             kind="cycle",
             partition_key=cycle_partition_key(market, bar_start),
             session=session.date,
-            due=bar_end + settings.data_delay,
+            due=cycle_due(bar_end, settings),
             bar_start=bar_start,
             bar_end=bar_end,
         )
@@ -97,8 +97,30 @@ def session_launches(
         kind="eod",
         partition_key=session.date.strftime(EOD_KEY_FORMAT),
         session=session.date,
-        due=session.close + settings.eod_delay,
+        due=eod_due(session, settings),
     )
+
+
+def cycle_due(bar_end: datetime, settings: PlanSettings) -> datetime:
+    """When the cycle of a bar ending at `bar_end` is due: once its data has arrived."""
+    return bar_end + settings.data_delay
+
+
+def eod_due(session: TradingSession, settings: PlanSettings) -> datetime:
+    """When a session's EOD is due: `eod_delay` after its close (early closes included)."""
+    if session.close is None:
+        raise InvalidInput(
+            "session", session.date.isoformat(), f"is not a session ({session.reason})"
+        )
+    return session.close + settings.eod_delay
+
+
+def launch_run_key(kind: str, partition_keys: Sequence[str]) -> str:
+    """The stable key of a launch, which Dagster deduplicates runs by: `<kind>:<key>` for one
+    partition, `<kind>-range:<first>..<last>` for a range run."""
+    if len(partition_keys) == 1:
+        return f"{kind}:{partition_keys[0]}"
+    return f"{kind}-range:{partition_keys[0]}..{partition_keys[-1]}"
 
 
 def launches_due(

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
-from dgas_pipeline.market.planner import Launch, PlanSettings, launches_due, next_launch
+from dgas_pipeline.market.lateness import is_late
+from dgas_pipeline.market.planner import (
+    Launch,
+    PlanSettings,
+    launch_run_key,
+    launches_due,
+    next_launch,
+)
 from dgas_pipeline.market.sessions import MarketHoursManager, require_aware
 
 
@@ -32,9 +39,7 @@ class TickRequest:
 
     @property
     def run_key(self) -> str:
-        if len(self.partition_keys) == 1:
-            return f"{self.kind}:{self.partition_keys[0]}"
-        return f"{self.kind}-range:{self.partition_keys[0]}..{self.partition_keys[-1]}"
+        return launch_run_key(self.kind, self.partition_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,7 @@ def plan_tick(
     if not owed:
         return TickPlan(skip_reason=skip_reason(market, now, plan))
     requests: list[TickRequest] = []
-    old_cycles = [x for x in owed if x.kind == "cycle" and now - x.due > stale_after]
+    old_cycles = [x for x in owed if x.kind == "cycle" and is_late(x.due, now, stale_after)]
     for session, group in groupby(old_cycles, key=lambda x: x.session):
         keys = tuple(x.partition_key for x in group)
         requests.append(TickRequest("cycle", keys, session, stale=True))
@@ -72,7 +77,7 @@ def plan_tick(
                 launch.kind,
                 (launch.partition_key,),
                 launch.session,
-                stale=_late(launch, now, stale_after),
+                stale=is_late(launch.due, now, stale_after),
             )
         )
     return TickPlan(requests=requests)
@@ -112,10 +117,6 @@ def skip_reason(market: MarketHoursManager, now: datetime, plan: PlanSettings) -
 def describe(market: MarketHoursManager, launch: Launch) -> str:
     label = "cycle" if launch.kind == "cycle" else "EOD"
     return f"{label} {_local(market, launch.due, '%Y-%m-%d %H:%M')} ET ({launch.partition_key})"
-
-
-def _late(launch: Launch, now: datetime, stale_after: timedelta) -> bool:
-    return now - launch.due > stale_after
 
 
 def _local(market: MarketHoursManager, at: datetime, fmt: str) -> str:

@@ -150,14 +150,6 @@ def dispose_engine(url: str) -> None:
         engine.dispose()
 
 
-def ensure_schema(url: str) -> None:
-    """Bring the tables to the latest revision; one query when they already are."""
-    from dgas_pipeline.store import migrate
-
-    if migrate.current_revision(url) != migrate.head_revision():
-        migrate.upgrade(url)
-
-
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that is going to write: commits on success, rolls back on any error.

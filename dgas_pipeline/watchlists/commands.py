@@ -13,8 +13,9 @@ from typing import Any
 from dgas_pipeline.config import SchedulerConfig, load_config
 from dgas_pipeline.errors import shown
 from dgas_pipeline.input_files import read_mapping
-from dgas_pipeline.market import MarketHoursManager, load_overrides
-from dgas_pipeline.store.engine import DATABASE_URL_ENV, database_url, ensure_schema, make_engine
+from dgas_pipeline.location import market_for
+from dgas_pipeline.store.engine import DATABASE_URL_ENV, database_url, make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.store.tables import WATCHLIST_EVERY_BAR
 from dgas_pipeline.watchlists.service import MAX_VERSION, WatchlistService
 
@@ -180,12 +181,6 @@ def store_url(config: SchedulerConfig) -> str:
     if os.environ.get(DATABASE_URL_ENV, "").strip():
         return database_url()
     return config.database_url or database_url()
-
-
-def market_for(config: SchedulerConfig) -> MarketHoursManager:
-    return MarketHoursManager(
-        config.calendar.exchange, load_overrides(config.calendar.overrides_file)
-    )
 
 
 def _service(args: argparse.Namespace) -> WatchlistService:

@@ -12,11 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from dgas_pipeline.alerts.state import ALERT_STATES, ARMED, TRIGGERED, AlertState
-from dgas_pipeline.store.alert_state import (
-    get_alert_states,
-    reset_alert_states,
-    save_alert_states,
-)
+from dgas_pipeline.alerts.store import get_alert_states, reset_alert_states, save_alert_states
 from dgas_pipeline.store.engine import make_engine, write_transaction
 from dgas_pipeline.store.migrate import current_revision, downgrade, upgrade
 from dgas_pipeline.store.tables import ALERT_STATES as TABLE_ALERT_STATES

@@ -12,26 +12,21 @@ can pin, so tests run past or future sessions under `time_machine` (which also m
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 import pytest
 import yaml
 
-from dgas_pipeline.defs import alerts as alerts_asset
+from dgas_pipeline.cycle import alerts_pass
 from dgas_pipeline_tests.deployment import QUIET as QUIET
 from dgas_pipeline_tests.deployment import Deployment as Deployment
 from dgas_pipeline_tests.deployment import deployed
 
 ET = ZoneInfo("America/New_York")
 REPO = Path(__file__).resolve().parents[2]
-
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 def et(text: str) -> datetime:
@@ -89,5 +84,5 @@ def alerts_failing(deployment: Deployment, tmp_path: Path) -> Iterator[None]:
         raise RuntimeError("alert engine exploded")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(alerts_asset, "evaluate_rules", boom)
+        patch.setattr(alerts_pass, "evaluate_rules", boom)
         yield

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 import time_machine
 
 from dgas_pipeline import analysis
-from dgas_pipeline.defs.backfill import SESSIONS_PER_RUN, plan_backfill
-from dgas_pipeline.defs.eod import OUTCOME_FIELDS
+from dgas_pipeline.cycle.eod import OUTCOME_FIELDS
+from dgas_pipeline.location import current_location
+from dgas_pipeline.operate.backfill import SESSIONS_PER_RUN, plan_backfill
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.automation.conftest import Deployment, alerts_failing, et
 
@@ -204,7 +205,11 @@ def test_consecutive_missing_sessions_share_a_run_and_each_eod_follows(
 def test_a_stretch_stops_at_sessions_per_run_sessions(deployment: Deployment) -> None:
     with time_machine.travel(SATURDAY_NOON, tick=True):
         plan = plan_backfill(
-            deployment.instance, deployment.defs, date(2026, 11, 16), date(2026, 11, 27)
+            deployment.instance,
+            deployment.defs,
+            current_location(),
+            date(2026, 11, 16),
+            date(2026, 11, 27),
         )
     sessions = [sorted({key[:10] for key in stretch}) for stretch in plan.cycle_stretches]
     assert SESSIONS_PER_RUN == 5

@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from dgas_pipeline import analysis
-from dgas_pipeline.defs.reconcile import run_mirror_failures
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.automation.conftest import Deployment
 
@@ -167,13 +166,15 @@ def test_the_run_status_sensor_mirrors_a_run_that_failed_without_its_hook(
     event = record.event_log_entry.dagster_event
     assert event is not None and event.event_type == dg.DagsterEventType.RUN_FAILURE
 
-    context = dg.build_run_status_sensor_context(
+    run_mirror_failures = deployment.defs.resolve_sensor_def("run_mirror_failures")
+    with dg.build_run_status_sensor_context(
         sensor_name="run_mirror_failures",
         dagster_instance=deployment.instance,
         dagster_run=deployment.instance.get_run_by_id(run.run_id),
         dagster_event=event,
-    )
-    run_mirror_failures(context, pipeline=deployment.defs.resources["pipeline"])
+        resources=deployment.sensor_resources,
+    ) as context:
+        run_mirror_failures(context)
 
     (row,) = deployment.runs()
     assert (row["dagster_run_id"], row["partition_key"], row["status"], row["launched_by"]) == (

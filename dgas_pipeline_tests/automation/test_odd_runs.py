@@ -20,13 +20,14 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from dgas_pipeline.defs.reconcile import (
+from dgas_pipeline.defs.automation.reconcile import (
     reconcile_finished_runs,
     run_mirror_cancellations,
     run_mirror_failures,
     run_worker_watch,
 )
-from dgas_pipeline.defs.workers import WORKER_TAG, identity_of
+from dgas_pipeline.defs.automation.workers import identity_of
+from dgas_pipeline.defs.names import WORKER_TAG
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.automation.conftest import QUIET, Deployment
 from dgas_pipeline_tests.reliability.conftest import dgas_command
@@ -129,14 +130,15 @@ def sense(env: Deployment, run: dg.DagsterRun) -> None:
         dg.DagsterEventType.RUN_FAILURE if ended == FAILURE else dg.DagsterEventType.RUN_CANCELED
     )
     (record,) = env.instance.get_records_for_run(run.run_id, of_type=event_type).records
-    context = dg.build_run_status_sensor_context(
+    sensor = run_mirror_failures if ended == FAILURE else run_mirror_cancellations
+    with dg.build_run_status_sensor_context(
         sensor_name="run_mirror_failures",
         dagster_instance=env.instance,
         dagster_run=run,
         dagster_event=record.event_log_entry.dagster_event,
-    )
-    sensor = run_mirror_failures if ended == FAILURE else run_mirror_cancellations
-    sensor(context, pipeline=env.defs.resources["pipeline"])
+        resources=env.sensor_resources,
+    ) as context:
+        sensor(context)
 
 
 def rows_of(env: Deployment, run: dg.DagsterRun) -> list[dict[str, Any]]:
@@ -290,11 +292,10 @@ def test_a_started_run_with_an_odd_worker_tag_is_left_alone(
         with dg.build_sensor_context(
             instance=env.instance,
             cursor=cursor,
-            resources={"pipeline": env.defs.resources["pipeline"]},
+            resources=env.sensor_resources,
         ) as context:
             cursor = run_worker_watch.evaluate_tick(context).cursor
-    pipeline = env.defs.resources["pipeline"]
-    assert reconcile_finished_runs(pipeline, env.instance).skipped == []
+    assert reconcile_finished_runs(env.services, env.instance).skipped == []
     status(env)
     assert env.instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
     assert rows_of(env, run) == []

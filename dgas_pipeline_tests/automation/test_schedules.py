@@ -15,44 +15,37 @@ import pytest
 import time_machine
 import yaml
 
-from dgas_pipeline.defs.location import load_location
-from dgas_pipeline.defs.schedules import (
-    SCHEDULES,
-    hourly_metrics,
-    monthly_metrics,
-    weekly_calibration_report,
-    weekly_metrics,
-)
+from dgas_pipeline.config import SchedulerConfig, validate_config
+from dgas_pipeline.defs import build_definitions
+from dgas_pipeline.defs.automation.schedules import build_schedules
+from dgas_pipeline.defs.reports.jobs import calibration_report_job
+from dgas_pipeline.location import Location
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.automation.conftest import QUIET, Deployment, et
-from dgas_pipeline_tests.deployment import forget_code_location, reload_code_location
+
+Schedules = dict[str, dg.ScheduleDefinition]
+
+
+def schedules_of(location: Location) -> Schedules:
+    return {s.name: s for s in build_schedules(location, calibration_report_job())}
+
+
+@pytest.fixture(scope="module")
+def default_schedules() -> Schedules:
+    """The schedules of the built-in defaults (schedules read no instance)."""
+    return schedules_of(Location.from_config(SchedulerConfig()))
 
 
 @pytest.fixture
-def default_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The built-in defaults: no ./dgas.yaml, no DGAS_CONFIG (schedules read no instance)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DGAS_CONFIG", raising=False)
-    load_location.cache_clear()
-
-
-@pytest.fixture
-def blackout_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def blackout_schedules(tmp_path: Path) -> Schedules:
     """The defaults plus an overrides file closing every session of 2026-12-07..11."""
     overrides = tmp_path / "overrides.yaml"
     overrides.write_text(
         yaml.safe_dump({"closures": [{"date": day, "reason": "Blackout"} for day in BLACKOUT]}),
         encoding="utf-8",
     )
-    config = tmp_path / "dgas.yaml"
-    config.write_text(
-        yaml.safe_dump({"calendar": {"overrides_file": str(overrides)}}), encoding="utf-8"
-    )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DGAS_CONFIG", str(config))
-    load_location.cache_clear()
-    yield
-    load_location.cache_clear()
+    config = validate_config({"calendar": {"overrides_file": str(overrides)}})
+    return schedules_of(Location.from_config(config))
 
 
 def evaluate(schedule: dg.ScheduleDefinition, at: datetime) -> Any:
@@ -72,46 +65,46 @@ def utc(text: str) -> str:
 # (schedule, fires at ET, run key, period start, period end) — all requests.
 REQUESTS = [
     pytest.param(
-        hourly_metrics, "2026-11-20 10:05", "metrics:hourly:2026-11-20-09",
+        "hourly_metrics", "2026-11-20 10:05", "metrics:hourly:2026-11-20-09",
         "2026-11-20T14:00Z", "2026-11-20T15:00Z", id="hourly-first-hour-holds-the-open",
     ),
     pytest.param(
-        hourly_metrics, "2026-11-20 16:05", "metrics:hourly:2026-11-20-15",
+        "hourly_metrics", "2026-11-20 16:05", "metrics:hourly:2026-11-20-15",
         "2026-11-20T20:00Z", "2026-11-20T21:00Z", id="hourly-last-hour-to-the-close",
     ),
     pytest.param(
-        hourly_metrics, "2026-11-27 13:05", "metrics:hourly:2026-11-27-12",
+        "hourly_metrics", "2026-11-27 13:05", "metrics:hourly:2026-11-27-12",
         "2026-11-27T17:00Z", "2026-11-27T18:00Z", id="hourly-early-close-last-hour",
     ),
     pytest.param(
-        weekly_metrics, "2026-11-27 19:00", "metrics:weekly:2026-11-23",
+        "weekly_metrics", "2026-11-27 19:00", "metrics:weekly:2026-11-23",
         "2026-11-23T14:30Z", "2026-11-27T18:00Z", id="weekly-thanksgiving-week",
     ),
     pytest.param(
-        weekly_metrics, "2026-04-03 19:00", "metrics:weekly:2026-03-30",
+        "weekly_metrics", "2026-04-03 19:00", "metrics:weekly:2026-03-30",
         "2026-03-30T13:30Z", "2026-04-02T20:00Z", id="weekly-good-friday-ends-thursday",
     ),
     pytest.param(
-        monthly_metrics, "2026-12-01 06:00", "metrics:monthly:2026-11",
+        "monthly_metrics", "2026-12-01 06:00", "metrics:monthly:2026-11",
         "2026-11-02T14:30Z", "2026-11-30T21:00Z", id="monthly-november",
     ),
     pytest.param(
-        monthly_metrics, "2026-11-01 06:00", "metrics:monthly:2026-10",
+        "monthly_metrics", "2026-11-01 06:00", "metrics:monthly:2026-10",
         "2026-10-01T13:30Z", "2026-10-30T20:00Z", id="monthly-october-edt-sunday-first",
     ),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("schedule", "at", "run_key", "start", "end"), REQUESTS)
-@pytest.mark.usefixtures("default_config")
 def test_schedule_requests_the_period_it_covers(
-    schedule: dg.ScheduleDefinition,
+    default_schedules: Schedules,
+    schedule: str,
     at: str,
     run_key: str,
     start: str,
     end: str,
 ) -> None:
-    result = evaluate(schedule, et(at))
+    result = evaluate(default_schedules[schedule], et(at))
     assert result.skip_message is None
     (request,) = result.run_requests
     kind = run_key.split(":")[1]
@@ -121,24 +114,23 @@ def test_schedule_requests_the_period_it_covers(
 
 # (schedule, fires at ET, skip reason)
 SKIPS = [
-    (hourly_metrics, "2026-11-26 10:05", "market closed: Thanksgiving"),
-    (hourly_metrics, "2026-11-28 10:05", "market closed: weekend"),
-    (hourly_metrics, "2026-11-27 14:05", "13:00-14:00 ET is outside the session"),
-    (hourly_metrics, "2026-11-27 16:05", "15:00-16:00 ET is outside the session"),
-    (weekly_metrics, "2026-12-11 19:00", "no session in the week of 2026-12-07"),
-    (weekly_calibration_report, "2026-12-11 19:00", "no session in the week of 2026-12-07"),
+    ("hourly_metrics", "2026-11-26 10:05", "market closed: Thanksgiving"),
+    ("hourly_metrics", "2026-11-28 10:05", "market closed: weekend"),
+    ("hourly_metrics", "2026-11-27 14:05", "13:00-14:00 ET is outside the session"),
+    ("hourly_metrics", "2026-11-27 16:05", "15:00-16:00 ET is outside the session"),
+    ("weekly_metrics", "2026-12-11 19:00", "no session in the week of 2026-12-07"),
+    ("weekly_calibration_report", "2026-12-11 19:00", "no session in the week of 2026-12-07"),
 ]
 BLACKOUT = [f"2026-12-{day:02d}" for day in range(7, 12)]  # a whole week closed by overrides
 
 
 @pytest.mark.parametrize(
-    ("schedule", "at", "reason"), SKIPS, ids=[f"{s.name}-{at}" for s, at, _ in SKIPS]
+    ("schedule", "at", "reason"), SKIPS, ids=[f"{s}-{at}" for s, at, _ in SKIPS]
 )
-@pytest.mark.usefixtures("blackout_config")
 def test_schedule_skips_non_sessions_with_the_reason(
-    schedule: dg.ScheduleDefinition, at: str, reason: str
+    blackout_schedules: Schedules, schedule: str, at: str, reason: str
 ) -> None:
-    result = evaluate(schedule, et(at))
+    result = evaluate(blackout_schedules[schedule], et(at))
     assert not result.run_requests
     assert result.skip_message == reason
 
@@ -151,27 +143,24 @@ REPORTS = [
 
 
 @pytest.mark.parametrize(("at", "week"), REPORTS)
-@pytest.mark.usefixtures("default_config")
 def test_weekly_calibration_report_requests_the_weeks_partition(at: str, week: str) -> None:
     # A partitioned job's request is checked against the code location's partitions.
-    try:
-        repository = reload_code_location().get_repository_def()
-        context = dg.build_schedule_context(
-            scheduled_execution_time=et(at), repository_def=repository
-        )
-        with time_machine.travel(et(at)):
-            result = weekly_calibration_report.evaluate_tick(context)
-    finally:
-        forget_code_location()
+    defs = build_definitions(Location.from_config(SchedulerConfig()))
+    weekly_calibration_report = defs.resolve_schedule_def("weekly_calibration_report")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=et(at), repository_def=defs.get_repository_def()
+    )
+    with time_machine.travel(et(at)):
+        result = weekly_calibration_report.evaluate_tick(context)
     (request,) = result.run_requests
     assert (request.run_key, request.partition_key) == (f"calibration:{week}", week)
     assert request.tags["dgas/launched_by"] == "schedule"
     assert weekly_calibration_report.job_name == "calibration_report_job"
 
 
-def test_daily_metrics_belong_to_the_eod_run_alone() -> None:
+def test_daily_metrics_belong_to_the_eod_run_alone(default_schedules: Schedules) -> None:
     """EOD writes each session's daily rows (defs/test_eod.py); no schedule redoes them."""
-    assert {s.name for s in SCHEDULES} == {
+    assert set(default_schedules) == {
         "hourly_metrics",
         "weekly_metrics",
         "weekly_calibration_report",
@@ -185,6 +174,7 @@ def test_rollup_job_writes_the_hour_metrics_once_however_often_it_runs(
     env = deployment_on_each_db
     for at in ("2026-11-20T10:35-05:00", "2026-11-20T11:05-05:00"):  # bars 10:00 and 10:30
         assert env.dgas("run-once", "--at", at, "--json")[0] == 0
+    hourly_metrics = env.defs.resolve_schedule_def("hourly_metrics")
     (request,) = evaluate(hourly_metrics, et("2026-11-20 11:05")).run_requests
     job = env.defs.resolve_job_def("metrics_rollup_job")
 

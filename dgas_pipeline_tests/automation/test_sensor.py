@@ -16,7 +16,6 @@ import pytest
 import time_machine
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
-from dgas_pipeline.defs.sensors import market_clock_sensor
 from dgas_pipeline_tests.automation.conftest import Deployment, alerts_failing, et
 
 DAY = "2026-11-27"
@@ -33,7 +32,7 @@ def evaluate(env: Deployment, cursor: datetime | None, now: datetime) -> SensorE
             cursor=cursor.isoformat() if cursor else None,
             definitions=env.defs,
         )
-        return market_clock_sensor.evaluate_tick(context)
+        return env.defs.resolve_sensor_def("market_clock_sensor").evaluate_tick(context)
 
 
 def run_keys(result: SensorExecutionData) -> list[str]:

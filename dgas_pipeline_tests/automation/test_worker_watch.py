@@ -16,9 +16,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dgas_pipeline.defs import workers
-from dgas_pipeline.defs.reconcile import run_mirror_failures, run_worker_watch
-from dgas_pipeline.defs.workers import WORKER_TAG, WorkerIdentity, identity_of, why_gone
+from dgas_pipeline.defs.automation import workers
+from dgas_pipeline.defs.automation.reconcile import run_mirror_failures, run_worker_watch
+from dgas_pipeline.defs.automation.workers import WorkerIdentity, identity_of, why_gone
+from dgas_pipeline.defs.names import WORKER_TAG
 from dgas_pipeline_tests.automation.conftest import Deployment
 
 KEY = "2026-11-20-10:30"
@@ -158,12 +159,11 @@ def test_the_watch_fails_a_run_whose_worker_died_on_its_second_sighting_only(
         dead.run_id
     ]
 
-    pipeline = env.defs.resources["pipeline"]
     statuses = []
     cursor = None
     for _ in range(2):
         with dg.build_sensor_context(
-            instance=env.instance, cursor=cursor, resources={"pipeline": pipeline}
+            instance=env.instance, cursor=cursor, resources=env.sensor_resources
         ) as context:
             cursor = run_worker_watch.evaluate_tick(context).cursor
         statuses.append(env.instance.get_run_by_id(dead.run_id).status)
@@ -184,13 +184,14 @@ def test_the_watch_fails_a_run_whose_worker_died_on_its_second_sighting_only(
     state = env.scheduler_state()
     assert (state["status"], state["error_message"]) == ("ERROR", message)
     # The run-status sensor, seeing the failure later, finds it mirrored and writes nothing.
-    context = dg.build_run_status_sensor_context(
+    with dg.build_run_status_sensor_context(
         sensor_name="run_mirror_failures",
         dagster_instance=env.instance,
         dagster_run=env.instance.get_run_by_id(dead.run_id),
         dagster_event=failure.event_log_entry.dagster_event,
-    )
-    run_mirror_failures(context, pipeline=pipeline)
+        resources=env.sensor_resources,
+    ) as context:
+        run_mirror_failures(context)
     assert env.runs() == [row]
     assert env.scheduler_state() == state
     for untouched in (alive, retry, other_job):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dgas_pipeline.defs.location import load_location
+from dgas_pipeline.location import load_location
 from dgas_pipeline.market import plan_launches
 from dgas_pipeline.market.planner import Launch
 from dgas_pipeline_tests.processes import RUN_DEADLINE_S, Site

@@ -1,4 +1,4 @@
-"""Daemon + webserver on the real PostgreSQL, as deploy/README.md sets them up (issue 7.2).
+"""Daemon + webserver on the real PostgreSQL, as deploy/README.md sets them up.
 
 A fresh database (dropped afterwards) holds Dagster's storage (`deploy/dagster.yaml`,
 dagster-postgres from `DAGSTER_POSTGRES_URL`) and our tables (`DGAS_DATABASE_URL`, created by

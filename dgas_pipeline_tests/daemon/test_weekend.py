@@ -1,4 +1,4 @@
-"""Weekend downtime with the real daemon (issue 8.4): catch up once, stale never sent.
+"""Weekend downtime with the real daemon: catch up once, stale never sent.
 
 The daemon serves Friday 2026-11-20 for its first two bars, then is stopped; the pipeline
 clock is stepped to Monday 2026-11-23 10:45 ET and the daemon started again. Its first tick

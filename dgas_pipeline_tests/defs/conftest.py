@@ -12,7 +12,6 @@ asks the analysis the way the `signals` asset does, once per test session.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,12 +20,13 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import pytest
-import yaml
 
 from dgas_pipeline import analysis
-from dgas_pipeline.config import SchedulerConfig
+from dgas_pipeline.config import SchedulerConfig, validate_config
 from dgas_pipeline.data import SyntheticProvider, fetch_bars
-from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
+from dgas_pipeline.defs import build_definitions
+from dgas_pipeline.defs.names import LAUNCHED_BY_TAG
+from dgas_pipeline.location import Location
 from dgas_pipeline.market import MarketHoursManager, cycle_partition_key
 from dgas_pipeline.market.bars import Bar, history_start
 from dgas_pipeline_tests.deployment import QUIET as QUIET
@@ -40,9 +40,6 @@ SESSION = date(2026, 11, 20)  # a regular Friday session, 13 bars
 WEEK = (date(2026, 11, 16), date(2026, 11, 20))
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 @functools.cache
@@ -95,17 +92,14 @@ def cycle_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> I
 def code_location(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., dg.Definitions]]:
-    """`build(config, **env)`: the Definitions as a code server loads them with that setup."""
+    """`build(config, **env)`: the Definitions of a config object, as a code server builds
+    them in that environment."""
     isolate(tmp_path, monkeypatch)
 
     def build(config: dict[str, Any] | None = None, **env: str) -> dg.Definitions:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        if config is not None:
-            path = tmp_path / "dgas.yaml"
-            path.write_text(yaml.safe_dump(config), encoding="utf-8")
-            monkeypatch.setenv("DGAS_CONFIG", str(path))
-        return reload_code_location()
+        return build_definitions(Location.from_config(validate_config(config or {})))
 
     yield build
     forget_code_location()

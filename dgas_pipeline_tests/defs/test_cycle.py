@@ -22,11 +22,11 @@ import time_machine
 from dgas_pipeline.cli import main
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.data import SyntheticProvider
-from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
+from dgas_pipeline.defs.names import LAUNCHED_BY_TAG
 from dgas_pipeline.market.bars import history_start
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import ensure_schema
 from dgas_pipeline.store.repositories import SIGNAL_KEY
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline_tests.defs.conftest import (
     SESSION,
     WEEK,

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from dgas_pipeline.defs.eod import is_stale
 from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import ensure_schema, write_transaction
+from dgas_pipeline.store.engine import write_transaction
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline_tests.defs.conftest import SESSION, CycleEnv, channels, session_bars
 from dgas_pipeline_tests.notify.servers import Webhook
 from dgas_pipeline_tests.store.rows import signal_row
@@ -241,9 +241,3 @@ def test_eod_summary_is_stale_past_stale_after_minutes_from_its_due_time(
     }
     sent = [p for p in webhook.payloads() if p["kind"] == "eod"]
     assert [p["stale"] for p in sent] == ([] if stale else [False])
-
-
-def test_staleness_is_measured_from_the_eod_due_time() -> None:
-    after = timedelta(minutes=60)
-    assert not is_stale(EARLY_DUE + after, EARLY_DUE, after)
-    assert is_stale(EARLY_DUE + after + timedelta(microseconds=1), EARLY_DUE, after)

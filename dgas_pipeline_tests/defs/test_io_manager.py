@@ -12,8 +12,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from dgas_pipeline.defs import io_manager
-from dgas_pipeline.defs.io_manager import PARTITION_COLUMN, ParquetIOManager
+from dgas_pipeline.defs.runtime import io_manager
+from dgas_pipeline.defs.runtime.io_manager import PARTITION_COLUMN, ParquetIOManager
 from dgas_pipeline_tests.defs.conftest import RANGE_END, RANGE_START
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-11-16", timezone="America/New_York")

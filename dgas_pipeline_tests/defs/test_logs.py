@@ -15,8 +15,8 @@ import dagster as dg
 import pytest
 
 from dgas_pipeline.config import validate_config
-from dgas_pipeline.defs.logs import LOGGERS, with_logs
-from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
+from dgas_pipeline.defs.names import LAUNCHED_BY_TAG
+from dgas_pipeline.defs.runtime.logs import with_logs
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline_tests.data.fake_polygon import FakePolygon, Reply
 from dgas_pipeline_tests.defs.conftest import SESSION, CycleEnv, session_bars
@@ -101,7 +101,7 @@ def leaky_step(context: dg.OpExecutionContext) -> None:
     raise RuntimeError(f"refused: {key} / {token}")
 
 
-@dg.job(logger_defs=LOGGERS)
+@dg.job
 def leaky_job() -> None:
     leaky_step()
 
@@ -111,9 +111,14 @@ def greeting_step(context: dg.OpExecutionContext) -> None:
     context.log.info("hello from a step")
 
 
-@dg.job(logger_defs=LOGGERS)
+@dg.job
 def greeting_job() -> None:
     greeting_step()
+
+
+def with_our_loggers(env: CycleEnv, job: dg.JobDefinition) -> dg.JobDefinition:
+    """`job` with the code location's loggers, as the location's own jobs have them."""
+    return job.with_logger_defs(env.defs.loggers)
 
 
 @pytest.mark.parametrize("json_lines", [False, True], ids=["text", "json"])
@@ -129,7 +134,7 @@ def test_secrets_a_step_logs_or_raises_are_masked_in_console_and_file(
         notifications={"channels": [{"name": "hook", "url": "json://127.0.0.1/h?t=${HOOK_TOKEN}"}]},
         logging={"json_lines": json_lines, "file": {"json_lines": json_lines}},
     )
-    result = leaky_job.execute_in_process(
+    result = with_our_loggers(cycle_env, leaky_job).execute_in_process(
         instance=cycle_env.instance, run_config=with_logs(), raise_on_error=False
     )
     assert not result.success
@@ -160,7 +165,9 @@ def test_logger_config_in_run_config_overrides_the_app_config(
             "file": {"config": {"path": str(path), "json_lines": True, "log_level": "INFO"}},
         }
     }
-    result = greeting_job.execute_in_process(instance=cycle_env.instance, run_config=run_config)
+    result = with_our_loggers(cycle_env, greeting_job).execute_in_process(
+        instance=cycle_env.instance, run_config=run_config
+    )
     assert "[INFO] greeting_job - " in capfd.readouterr().err
     lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
     assert [(x["message"], x["step_key"], x["run_id"]) for x in lines] == [
@@ -172,12 +179,16 @@ def test_logger_config_in_run_config_overrides_the_app_config(
 def test_bad_logger_config_names_the_field(cycle_env: CycleEnv) -> None:
     run_config = {"loggers": {"file": {"config": {"max_bytes": 10}}}}
     with pytest.raises(Exception, match=r"loggers\.file\.config\.max_bytes: 10"):
-        greeting_job.execute_in_process(instance=cycle_env.instance, run_config=run_config)
+        with_our_loggers(cycle_env, greeting_job).execute_in_process(
+            instance=cycle_env.instance, run_config=run_config
+        )
 
 
 def test_a_disabled_file_logger_writes_nothing(cycle_env: CycleEnv) -> None:
     cycle_env.configure(logging={"file": {"enabled": False}})
-    greeting_job.execute_in_process(instance=cycle_env.instance, run_config=with_logs())
+    with_our_loggers(cycle_env, greeting_job).execute_in_process(
+        instance=cycle_env.instance, run_config=with_logs()
+    )
     assert not (cycle_env.home / "logs").exists()
 
 
@@ -211,4 +222,6 @@ def test_an_unwritable_log_path_names_the_field(cycle_env: CycleEnv, tmp_path: P
     (tmp_path / "not-a-dir").write_text("", encoding="utf-8")
     cycle_env.configure(logging={"file": {"path": str(tmp_path / "not-a-dir" / "dgas.log")}})
     with pytest.raises(Exception, match=r"logging\.file\.path: .*not-a-dir.* cannot be written"):
-        greeting_job.execute_in_process(instance=cycle_env.instance, run_config=with_logs())
+        with_our_loggers(cycle_env, greeting_job).execute_in_process(
+            instance=cycle_env.instance, run_config=with_logs()
+        )

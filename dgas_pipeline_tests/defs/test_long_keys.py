@@ -16,7 +16,6 @@ import time_machine
 
 from dgas_pipeline.api import create_app
 from dgas_pipeline.config import SchedulerConfig
-from dgas_pipeline.defs.watchlists import watchlist_sensor
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.api.conftest import live_server
 from dgas_pipeline_tests.defs.conftest import CycleEnv
@@ -37,13 +36,16 @@ def test_a_64_character_watchlist_name_is_accepted_run_and_mirrored(cycle_env: C
     assert created.status_code == 201, created.text
     assert too_long.status_code == 422, too_long.text  # 64 is the validators' maximum
 
-    with time_machine.travel(datetime.fromisoformat("2026-11-20T12:00:30" + ET), tick=False):
-        context = dg.build_sensor_context(
+    watchlist_sensor = cycle_env.defs.resolve_sensor_def("watchlist_sensor")
+    with (
+        time_machine.travel(datetime.fromisoformat("2026-11-20T12:00:30" + ET), tick=False),
+        dg.build_sensor_context(
             instance=cycle_env.instance,
             cursor="2026-11-20T11:59:30" + ET,
             definitions=cycle_env.defs,
-            resources={"pipeline": cycle_env.defs.resources["pipeline"]},
-        )
+            resources={"database": cycle_env.defs.resources["database"]},
+        ) as context,
+    ):
         (request,) = watchlist_sensor(context).run_requests
     with time_machine.travel(datetime.fromisoformat("2026-11-20T12:01:00" + ET), tick=True):
         result = cycle_env.defs.resolve_job_def("watchlist_job").execute_in_process(

@@ -17,11 +17,13 @@ from typing import Any
 import time_machine
 from PIL import Image
 
-from dgas_pipeline.defs.reports import week_partitions, week_sessions
+from dgas_pipeline.defs.partitions import week_partitions
 from dgas_pipeline.market import MarketHoursManager
 from dgas_pipeline.market.overrides import CalendarOverrides, Closure
+from dgas_pipeline.market.weeks import week_sessions
 from dgas_pipeline.store import repositories as repo
-from dgas_pipeline.store.engine import ensure_schema, write_transaction
+from dgas_pipeline.store.engine import write_transaction
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline_tests.analysis.test_calibration_report import EXPECTED_ROWS, OUTCOMES
 from dgas_pipeline_tests.defs.conftest import QUIET, CycleEnv
 from dgas_pipeline_tests.store.rows import signal_row

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dgas_pipeline.defs.assets import CycleConfig, bars
+from dgas_pipeline.defs.cycle.assets import CycleConfig
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.defs.conftest import SESSION, CycleEnv, session_bars
 
@@ -85,11 +85,9 @@ def test_bars_run_twice_in_one_run_records_its_errors_once(
     cycle_env: CycleEnv, tmp_path: Path
 ) -> None:
     key = _configure_without_bars(cycle_env, tmp_path)
-    context = dg.build_asset_context(
-        resources={"pipeline": cycle_env.defs.resources["pipeline"]},
-        instance=cycle_env.instance,
-        partition_key=key,
-    )
+    # The asset as the code location defines it, its resources bound.
+    bars = cycle_env.defs.resolve_assets_def("bars")
+    context = dg.build_asset_context(instance=cycle_env.instance, partition_key=key)
     config = CycleConfig(symbols=MISSING)
 
     bars(context, config)
@@ -99,7 +97,8 @@ def test_bars_run_twice_in_one_run_records_its_errors_once(
 
     assert [line.split(":")[0] for line in first["errors"]] == sorted(MISSING)
     assert again["errors"] == first["errors"]
-    assert (again["dagster_run_id"], again["partition_key"]) == (context.run_id, key)
+    run_id = context.op_execution_context.run_id
+    assert (again["dagster_run_id"], again["partition_key"]) == (run_id, key)
     assert (again["status"], again["symbols_requested"], again["symbols_processed"]) == (
         "RUNNING",
         2,

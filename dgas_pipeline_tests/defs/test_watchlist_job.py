@@ -16,7 +16,6 @@ import time_machine
 from dgas_pipeline.api import create_app
 from dgas_pipeline.cli import main
 from dgas_pipeline.config import SchedulerConfig
-from dgas_pipeline.defs.watchlists import watchlist_sensor
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.api.conftest import live_server
 from dgas_pipeline_tests.defs.conftest import CycleEnv
@@ -40,14 +39,16 @@ def test_watchlist_created_over_rest_runs_at_its_time_and_shows_in_status(
     assert sensor_defs is not None
 
     def tick(at: str, cursor: str) -> object:
-        with time_machine.travel(datetime.fromisoformat(at + ET), tick=False):
-            context = dg.build_sensor_context(
+        with (
+            time_machine.travel(datetime.fromisoformat(at + ET), tick=False),
+            dg.build_sensor_context(
                 instance=cycle_env.instance,
                 cursor=cursor + ET,
                 definitions=sensor_defs,
-                resources={"pipeline": sensor_defs.resources["pipeline"]},
-            )
-            return watchlist_sensor(context)
+                resources={"database": sensor_defs.resources["database"]},
+            ) as context,
+        ):
+            return sensor_defs.resolve_sensor_def("watchlist_sensor")(context)
 
     before = tick("2026-11-20T11:59:30", "2026-11-20T11:59:00")
     assert before.run_requests == [] and "tech-noon" not in (before.skip_reason or "x:")

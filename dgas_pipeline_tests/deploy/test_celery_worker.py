@@ -1,7 +1,7 @@
 """One prediction cycle through the Celery executor, its steps run by a real Celery worker.
 
 The worker is what deploy/celery/dgas-celery-worker.service starts (`celery -A
-dgas_pipeline.defs.celery_worker worker`), in a session of its own, reading the same config
+dgas_pipeline.defs.runtime.celery_worker worker`), in a session of its own, reading the same config
 file as the run; it is stopped after the test whatever happened. The run executes the way a
 daemon- or UI-launched run does (`execute_job` of the code location's job, with the executor
 the config chose): this process orchestrates, the worker runs every step. Our tables are on
@@ -33,7 +33,7 @@ import yaml
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from kombu import Connection
 
-from dgas_pipeline.instance import ensure_dagster_home
+from dgas_pipeline.dagster_home import ensure_dagster_home
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.defs.conftest import (
     busiest_bar,
@@ -49,15 +49,12 @@ AMQP_URL_ENV = "DGAS_TEST_AMQP_URL"
 AMQP_DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 BROKER_URL_ENV = "DGAS_TEST_CELERY_BROKER_URL"  # what the RabbitMQ config names
 CELERY = Path(sys.executable).parent / "celery"
-WORKER_APP = "dgas_pipeline.defs.celery_worker"
+WORKER_APP = "dgas_pipeline.defs.runtime.celery_worker"
 CYCLE_STEPS = {"bars", "indicators", "signals", "notifications", "alerts"}
 CONNECT_TIMEOUT_S = 3
 READY_DEADLINE_S = 120  # a worker importing Dagster on a loaded 2-core machine
 STOP_GRACE_S = 20
 LOG_TAIL_CHARS = 4000
-# Modules that read the config when imported (jobs.py picks the executor there): rebuilt from
-# this test's config, and forgotten afterwards so no later test inherits the Celery executor.
-CONFIG_READERS = ("dgas_pipeline.defs.jobs", "dgas_pipeline.defs.sensors")
 
 
 @dataclass(frozen=True)
@@ -196,16 +193,11 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[[], Worker]]:
 
 @pytest.fixture
 def fresh_code_location() -> Iterator[None]:
-    """No cached location or job module of an earlier test, none left for a later one."""
-    _forget_code_location()
-    yield
-    _forget_code_location()
-
-
-def _forget_code_location() -> None:
+    """No cached location of an earlier test, none left for a later one: the definitions
+    are built from this test's config file, as the worker builds them."""
     forget_code_location()
-    for module in CONFIG_READERS:
-        sys.modules.pop(module, None)
+    yield
+    forget_code_location()
 
 
 def failures(events: list[dg.DagsterEvent]) -> str:
@@ -291,7 +283,7 @@ def test_a_cycle_runs_its_steps_in_a_celery_worker_and_is_stored_and_mirrored(
         assert log.count("succeeded in") >= len(CYCLE_STEPS), worker.tail()
 
         # Stored and mirrored by the steps, from the worker.
-        engine = defs.resources["pipeline"].engine()
+        engine = defs.resources["database"].engine()
         with engine.connect() as conn:
             (row,) = [dict(r) for r in conn.execute(tables.prediction_runs.select()).mappings()]
             stored = [dict(r) for r in conn.execute(tables.generated_signals.select()).mappings()]

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,14 @@ import pytest
 import yaml
 
 from dgas_pipeline.config import validate_config
-from dgas_pipeline.defs.executors import celery_executor_config, celery_worker_app
+from dgas_pipeline.defs.runtime.executors import celery_executor_config, celery_worker_app
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.executor_settings import ExecutorSettings
-from dgas_pipeline_tests.defs.conftest import forget_code_location, isolate, reload_code_location
+from dgas_pipeline_tests.defs.conftest import code_location as code_location
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY_DIR = REPO / "deploy" / "celery"
 SECRET = "s3cret-sentinel"  # noqa: S105  (a sentinel that must never be shown)
-CONFIG_READERS = ("dgas_pipeline.defs.jobs", "dgas_pipeline.defs.sensors")
 
 CELERY = {"kind": "celery"}
 REDIS = "redis://redis.internal:6379/0"
@@ -192,21 +190,6 @@ def test_the_worker_consumes_the_configured_queue_on_the_configured_broker(
 # -- the choice reaches the jobs when the code location loads ------------------------------------
 
 
-@pytest.fixture
-def fresh_code_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A clean location; jobs.py (which picks the executor on import) is imported afresh."""
-    isolate(tmp_path, monkeypatch)
-    _forget()
-    yield tmp_path
-    _forget()
-
-
-def _forget() -> None:
-    forget_code_location()
-    for module in CONFIG_READERS:
-        sys.modules.pop(module, None)
-
-
 @pytest.mark.parametrize(
     ("section", "name", "config"),
     [
@@ -220,16 +203,12 @@ def _forget() -> None:
     ],
 )
 def test_the_pipeline_jobs_run_with_the_configured_executor(
-    fresh_code_location: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    code_location: Callable[..., dg.Definitions],
     section: dict[str, Any] | None,
     name: str,
     config: dict[str, Any],
 ) -> None:
-    path = fresh_code_location / "dgas.yaml"
-    path.write_text(yaml.safe_dump({"executor": section} if section else {}), encoding="utf-8")
-    monkeypatch.setenv("DGAS_CONFIG", str(path))
-    defs = reload_code_location()
+    defs = code_location({"executor": section} if section else {})
     for job in ("prediction_cycle", "eod_job"):
         executor = defs.resolve_job_def(job).executor_def
         assert executor.name == name, job

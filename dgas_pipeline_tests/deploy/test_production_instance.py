@@ -8,8 +8,8 @@ import pytest
 import yaml
 from dagster._core.run_coordinator import QueuedRunCoordinator
 
+from dgas_pipeline.dagster_home import check_dagster_postgres_url
 from dgas_pipeline.errors import InvalidInput
-from dgas_pipeline.instance import check_dagster_postgres_url
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_RULES = ("run_coordinator", "run_monitoring", "run_retries")

@@ -13,7 +13,8 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy.engine import Engine
 
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline_tests.notify.rows import SMTP_PASSWORD, SMTP_USER
 from dgas_pipeline_tests.notify.servers import (
     LoopbackController,

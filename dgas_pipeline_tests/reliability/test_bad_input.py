@@ -34,7 +34,7 @@ import yaml
 
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.data import SyntheticProvider
-from dgas_pipeline.defs.mirror import LAUNCHED_BY_TAG
+from dgas_pipeline.defs.names import LAUNCHED_BY_TAG
 from dgas_pipeline.market.bars import history_start
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.data.fake_polygon import FakePolygon, Reply, Request

@@ -32,9 +32,10 @@ import sqlalchemy as sa
 import yaml
 from dagster._core.instance.ref import InstanceRef
 
-from dgas_pipeline.defs import io_manager
+from dgas_pipeline.defs.runtime import io_manager
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline_tests.automation.conftest import REPO
 from dgas_pipeline_tests.defs.conftest import busiest_bar, live_at
 from dgas_pipeline_tests.reliability.conftest import (

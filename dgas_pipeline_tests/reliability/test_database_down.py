@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 import time_machine
 
-from dgas_pipeline.defs import cycle_steps
+from dgas_pipeline.cycle import notifications
 from dgas_pipeline.store import repositories, tables
 from dgas_pipeline_tests.automation.conftest import Deployment
 from dgas_pipeline_tests.defs.conftest import (
@@ -78,7 +78,7 @@ def lose_the_server_before_notifying(
 ) -> None:
     """Stop the server once the signals are committed, as the notifications step starts
     (its retries then find it down too)."""
-    real = cycle_steps.deliver
+    real = notifications.deliver
 
     def stop_then_deliver(*args: Any, **kwargs: Any) -> Any:
         if not stopped:
@@ -86,7 +86,7 @@ def lose_the_server_before_notifying(
             stopped.append(time.monotonic())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cycle_steps, "deliver", stop_then_deliver)
+    monkeypatch.setattr(notifications, "deliver", stop_then_deliver)
 
 
 @pytest.mark.parametrize(

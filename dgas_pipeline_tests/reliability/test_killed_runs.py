@@ -31,11 +31,13 @@ import sqlalchemy as sa
 import yaml
 from dagster._core.instance.ref import InstanceRef
 
-from dgas_pipeline.defs import workers
-from dgas_pipeline.defs.workers import WORKER_TAG, WorkerIdentity
+from dgas_pipeline.defs.automation import workers
+from dgas_pipeline.defs.automation.workers import WorkerIdentity
+from dgas_pipeline.defs.names import WORKER_TAG
 from dgas_pipeline.market.bars import Bar
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline_tests.automation.conftest import REPO
 from dgas_pipeline_tests.defs.conftest import busiest_bar, live_at
 from dgas_pipeline_tests.processes import Site, child_pids, command_line, open_site

@@ -19,11 +19,12 @@ import pytest
 import sqlalchemy as sa
 
 from dgas_pipeline.alerts.state import AlertState
+from dgas_pipeline.alerts.store import get_alert_states, save_alert_states
 from dgas_pipeline.store import repositories as repo
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.alert_state import get_alert_states, save_alert_states
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
 from dgas_pipeline.store.migrate import VERSION_TABLE
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.watchlists import store as watchlist_store
 from dgas_pipeline_tests.api.conftest import client_with_core, fields
 from dgas_pipeline_tests.automation.conftest import Deployment

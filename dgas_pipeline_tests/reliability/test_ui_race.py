@@ -1,4 +1,4 @@
-"""A UI launch racing the sensor (issue 8.5): one set of signals, one notification per channel.
+"""A UI launch racing the sensor: one set of signals, one notification per channel.
 
 A real webserver and daemon serve a site whose pipeline clock stands just before a bar K of
 2026-11-20 falls due (the bar with the most signals under the default config, so there is
@@ -24,9 +24,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from dgas_pipeline.defs.jobs import CONCURRENCY_TAG
-from dgas_pipeline.defs.mirror import launched_by
-from dgas_pipeline.defs.reconcile import CYCLE_JOB
+from dgas_pipeline.defs.names import CONCURRENCY_TAG, CYCLE_JOB
+from dgas_pipeline.defs.runtime.runs import launched_by
 from dgas_pipeline.store.engine import dispose_engine
 from dgas_pipeline_tests.daemon.launches import before, enqueued_at, planned
 from dgas_pipeline_tests.defs.conftest import SESSION, busiest_bar

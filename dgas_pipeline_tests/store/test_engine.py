@@ -20,13 +20,13 @@ from dgas_pipeline.store.engine import (
     database_in_use,
     database_url,
     dispose_engine,
-    ensure_schema,
     make_engine,
     normalize_url,
     redact_url,
     write_transaction,
 )
 from dgas_pipeline.store.migrate import current_revision, head_revision
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.store.tables import prediction_runs
 from dgas_pipeline_tests.processes import free_port
 from dgas_pipeline_tests.store.rows import run_row

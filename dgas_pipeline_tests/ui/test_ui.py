@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from dgas_pipeline.defs.location import load_location
+from dgas_pipeline.location import load_location
 from dgas_pipeline.market import plan_launches
 from dgas_pipeline.store import tables
 from dgas_pipeline.store.engine import dispose_engine, make_engine

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from dgas_pipeline.market import MarketHoursManager
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.watchlists.service import WatchlistService
 
 

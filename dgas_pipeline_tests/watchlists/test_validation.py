@@ -8,7 +8,8 @@ import pytest
 
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import MarketHoursManager
-from dgas_pipeline.store.engine import ensure_schema, make_engine
+from dgas_pipeline.store.engine import make_engine
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.watchlists.service import WatchlistService, check_name
 
 SPY = {"name": "core", "symbols": ["spy", " aapl "]}

@@ -1,0 +1,1 @@
+"""The session's end: the EOD consolidation asset and its job, partitioned by session."""

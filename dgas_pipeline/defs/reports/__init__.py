@@ -1,0 +1,1 @@
+"""Reports as assets: the weekly calibration report and its job."""

@@ -1,0 +1,1 @@
+"""What runs need from Dagster's side: resources, the IO manager, loggers, executors."""
