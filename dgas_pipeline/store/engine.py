@@ -204,7 +204,7 @@ def _schema_problem(conn: Connection, any_revision: bool) -> str | None:
     """Whether our tables can live here: on PostgreSQL a search_path naming no existing
     schema connects fine, then fails the first CREATE TABLE; and a database a newer release
     migrated fails Alembic's upgrade (an unknown revision) with a traceback."""
-    from dgas_pipeline.store import migrate
+    from dgas_pipeline.store import revisions as migrate
 
     revision = None if any_revision else migrate.unknown_revision(conn)
     if revision is not None:

@@ -15,22 +15,33 @@ on its next upgrade (our revision moved over, the old table dropped once it held
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from dgas_pipeline.store.engine import make_engine, write_transaction
+from dgas_pipeline.store.revisions import (
+    VERSION_TABLE,
+    alembic_config,
+    head_revision,
+    revisions,
+)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The revision queries live in `revisions` (the engine's checks need them without this
+# module); they are re-exported here so callers driving migrations need one import.
+__all__ = [
+    "VERSION_TABLE",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "revisions",
+    "upgrade",
+]
 
-VERSION_TABLE = "dgas_alembic_version"
 LEGACY_VERSION_TABLE = "alembic_version"
 
 # Any constant works, as long as every dgas process uses the same one.
@@ -57,40 +68,6 @@ def current_revision(url: str) -> str | None:
             legacy = _legacy_revisions(conn)
             current = legacy[0] if len(legacy) == 1 else None
         return current
-
-
-def unknown_revision(conn: Connection) -> str | None:
-    """The revision the database on `conn` is at when this code does not know it (a newer
-    release migrated it), else None; reads only."""
-    current = MigrationContext.configure(
-        conn, opts={"version_table": VERSION_TABLE}
-    ).get_current_revision()
-    return current if current is not None and current not in revisions() else None
-
-
-@cache
-def revisions() -> list[str]:
-    """Every revision id, oldest first (what `dgas db downgrade` accepts besides `base`)."""
-    script = ScriptDirectory.from_config(alembic_config())
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
-
-
-def head_revision() -> str:
-    """The newest revision this code knows."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
-    return head
-
-
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic `Config` built in code; `connection` is what `env.py` migrates."""
-    cfg = Config()
-    # ConfigParser interpolates '%': escape it in case the install path contains one.
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
 
 
 def _run(url: str, action: Callable[[Config], None]) -> None:

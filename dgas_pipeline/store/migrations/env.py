@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from dgas_pipeline.store.migrate import VERSION_TABLE
+from dgas_pipeline.store.revisions import VERSION_TABLE
 from dgas_pipeline.store.tables import metadata
 
 config = context.config
