@@ -25,7 +25,7 @@ from dgas_pipeline.alerts.rules import AlertRule
 from dgas_pipeline.alerts.state import TRIGGERED, AlertState, StateKey
 from dgas_pipeline.alerts.store import get_alert_states, save_alert_states
 from dgas_pipeline.alerts.validation import parse_rule_file
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 from dgas_pipeline.data import SyntheticProvider, fetch_bars
 from dgas_pipeline.market.bars import history_start
 from dgas_pipeline.store.engine import dispose_engine, make_engine, write_transaction

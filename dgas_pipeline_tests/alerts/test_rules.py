@@ -29,7 +29,7 @@ from dgas_pipeline.alerts.validation import (
     published_schema,
     schema_text,
 )
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 
 ISSUE_EXAMPLE = """\
 alerts:
