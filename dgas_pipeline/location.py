@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING
 
 from dgas_pipeline.config import SchedulerConfig, load_config
 from dgas_pipeline.market import MarketHoursManager, load_overrides
-from dgas_pipeline.secrets import provider_api_key
-from dgas_pipeline.store.engine import database_in_use, make_engine, normalize_url
-from dgas_pipeline.store.schema import ensure_schema
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -42,6 +39,9 @@ class Location:
         """Where our tables are: `explicit` (the value of `DGAS_DATABASE_URL` a Dagster
         resource resolved), else the environment, else the config, else SQLite in
         DAGSTER_HOME; normalised."""
+        # SQLAlchemy only when a database is used: `dgas plan` and `dgas calendar` need none.
+        from dgas_pipeline.store.engine import database_in_use, normalize_url
+
         return normalize_url(explicit or database_in_use(self.config.database_url).url)
 
     def engine(self, explicit_url: str | None = None) -> Engine:
@@ -52,6 +52,7 @@ class Location:
         """A fresh provider chain (close it after use); the Polygon key read from the
         environment unless given (a Dagster resource passes the value its EnvVar resolved)."""
         from dgas_pipeline.data.fetch import build_providers
+        from dgas_pipeline.secrets import provider_api_key
 
         key = api_key if api_key is not None else provider_api_key(self.config)
         return build_providers(self.config.provider, key, self.market)
@@ -83,5 +84,8 @@ def forget_locations() -> None:
 
 @lru_cache(maxsize=8)
 def _migrated_engine(url: str) -> Engine:
+    from dgas_pipeline.store.engine import make_engine
+    from dgas_pipeline.store.schema import ensure_schema
+
     ensure_schema(url)
     return make_engine(url)
