@@ -29,11 +29,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DGAS = str(BIN / "dgas")
 PYTHON = sys.executable
-HEAVY = ("pandas", "numpy", "exchange_calendars", "dagster", "matplotlib", "jsonschema")
+HEAVY = (
+    "pandas",
+    "numpy",
+    "exchange_calendars",
+    "dagster",
+    "matplotlib",
+    "jsonschema",
+    "sqlalchemy",
+    "alembic",
+    "httpx",
+)
 
 RULES = """\
 alerts:
