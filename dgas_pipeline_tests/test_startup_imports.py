@@ -33,6 +33,13 @@ alerts:
     channels: [console]
 """
 
+# What a command that needs no exchange clock reads: the config, defaults or a file.
+CONFIG_ONLY = """
+from dgas_pipeline.config import load_config, validate_config
+
+load_config()
+validate_config({"symbols": ["SPY"], "interval": "15min", "executor": {"kind": "in_process"}})
+"""
 # What `dgas plan`, `dgas calendar` and `dgas config validate` do, below the command line.
 CLOCK_PATH = """
 from datetime import date
@@ -104,6 +111,7 @@ def modules_of_command(argv: list[str], site: tuple[Path, dict[str, str]]) -> se
 @pytest.mark.parametrize(
     ("code", "absent"),
     [
+        pytest.param(CONFIG_ONLY, HEAVY, id="config"),
         pytest.param(
             CLOCK_PATH,
             (DRAWING, RULE_CHECK, ORCHESTRATION, HTTP, DATABASE, MIGRATIONS),
