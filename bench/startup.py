@@ -7,6 +7,8 @@ the same run with the runs interleaved, so a busy machine slows both alike:
 - `dgas --help`, `dgas plan --help`: floor `python -c pass`, goal <= 0.6 s;
 - `dgas plan` over two years, `dgas calendar`, `dgas config validate`, `dgas alerts validate`,
   `dgas watchlist list`: floor `import pandas, exchange_calendars`, goal <= floor + 0.6 s;
+- the same plan below the command line (config, exchange clock, plan, JSON): what the
+  library costs, whatever the command line in front of it imports;
 - the code location's load (importing `dgas_pipeline.definitions`, building the definitions
   and resolving them into the repository Dagster serves): floor
   `import dagster, pandas, exchange_calendars`, goal <= floor + 1.0 s.
@@ -56,6 +58,20 @@ alerts:
     rearm: {cooldown_minutes: 120, hysteresis: 0.25, persistence_bars: 1}
     channels: [console]
 """
+# `dgas plan` below the command line: the config, the exchange clock and the plan, printed.
+PLAN = """
+import json
+from datetime import date
+from dgas_pipeline.config import load_config
+from dgas_pipeline.location import market_for
+from dgas_pipeline.market import plan_launches
+
+config = load_config()
+launches = plan_launches(
+    market_for(config), date(2025, 1, 1), date(2026, 12, 31), config.plan_settings
+)
+print(json.dumps([launch.to_json() for launch in launches]))
+"""
 LOAD = "import dgas_pipeline.definitions as location; location.defs().get_repository_def()"
 
 
@@ -92,6 +108,7 @@ CASES = (
         TABLES,
         0.6,
     ),
+    Case("plan (2 years), no CLI", (PYTHON, "-c", PLAN), TABLES, 0.6),
     Case("dgas calendar", (DGAS, "calendar", "2026-03-09", "--json"), TABLES, 0.6),
     Case("dgas config validate", (DGAS, "config", "validate", "--json"), TABLES, 0.6),
     Case("dgas alerts validate", (DGAS, "alerts", "validate", "rules.yaml"), TABLES, 0.6),
