@@ -11,7 +11,7 @@ import os
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -21,12 +21,13 @@ from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_er
 from dgas_pipeline.executor_settings import ExecutorSettings
 from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.log_settings import LogSettings
-from dgas_pipeline.market.calendar import UNKNOWN_EXCHANGE, is_known_exchange
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.overrides import not_a_number
-from dgas_pipeline.market.planner import PlanSettings
 from dgas_pipeline.notify.settings import NotificationSettings
 from dgas_pipeline.tickers import check_tickers
+
+if TYPE_CHECKING:
+    from dgas_pipeline.market.planner import PlanSettings
 
 DEFAULT_CONFIG_FILE = Path("dgas.yaml")
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "SPY", "QQQ")
@@ -68,6 +69,10 @@ class CalendarSettings(_Strict):
     @classmethod
     def _known_exchange(cls, value: str) -> str:
         # Checked here so `dgas config validate` catches it, not the first `dgas plan`.
+        # exchange_calendars (and pandas) only when a file names an exchange: importing the
+        # config, or loading the defaults, imports neither.
+        from dgas_pipeline.market.calendar import UNKNOWN_EXCHANGE, is_known_exchange
+
         if not is_known_exchange(value):
             raise ValueError(UNKNOWN_EXCHANGE)
         return value
@@ -195,6 +200,8 @@ class SchedulerConfig(_Strict):
 
     @property
     def plan_settings(self) -> PlanSettings:
+        from dgas_pipeline.market.planner import PlanSettings
+
         return PlanSettings(
             interval=self.interval_delta,
             data_delay=timedelta(minutes=self.data_delay_minutes),

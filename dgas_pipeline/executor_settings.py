@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dgas_pipeline.errors import InvalidInput, InvalidInputs
-from dgas_pipeline.store.engine import redact_url
 
 FIELD = "executor"
 ExecutorKind = Literal["in_process", "multiprocess", "celery"]
@@ -188,6 +187,9 @@ class ExecutorSettings(BaseModel):
 def _url_without_password(value: str | None, field: str, schemes: tuple[str, ...]) -> str | None:
     if value is None:
         return value
+    # SQLAlchemy's URL parser redacts, imported only when a Celery URL is set.
+    from dgas_pipeline.store.engine import redact_url
+
     path = f"{FIELD}.celery.{field}"
     # Celery takes `;`-separated failover lists of broker URLs: each one is checked.
     parts = value.split(";")

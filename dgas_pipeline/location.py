@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING
 
 from dgas_pipeline.config import SchedulerConfig, load_config
 from dgas_pipeline.market import MarketHoursManager, load_overrides
-from dgas_pipeline.secrets import provider_api_key
-from dgas_pipeline.store.engine import database_in_use, make_engine, normalize_url
-from dgas_pipeline.store.schema import ensure_schema
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -52,6 +49,7 @@ class Location:
         """A fresh provider chain (close it after use); the Polygon key read from the
         environment unless given (a Dagster resource passes the value its EnvVar resolved)."""
         from dgas_pipeline.data.fetch import build_providers
+        from dgas_pipeline.secrets import provider_api_key
 
         key = api_key if api_key is not None else provider_api_key(self.config)
         return build_providers(self.config.provider, key, self.market)
@@ -61,6 +59,9 @@ def tables_url(config: SchedulerConfig, explicit: str | None = None) -> str:
     """Where our tables are, decided as the Dagster resources decide it: `explicit`, else
     `DGAS_DATABASE_URL`, else the config's `database_url`, else SQLite in DAGSTER_HOME;
     normalised. Needs no exchange clock, so `dgas db` does not build one."""
+    # SQLAlchemy only when a database is used: `dgas plan` and `dgas calendar` need none.
+    from dgas_pipeline.store.engine import database_in_use, normalize_url
+
     return normalize_url(explicit or database_in_use(config.database_url).url)
 
 
@@ -90,5 +91,8 @@ def forget_locations() -> None:
 
 @lru_cache(maxsize=8)
 def _migrated_engine(url: str) -> Engine:
+    from dgas_pipeline.store.engine import make_engine
+    from dgas_pipeline.store.schema import ensure_schema
+
     ensure_schema(url)
     return make_engine(url)

@@ -12,8 +12,7 @@ and `alerts.state` without paying for pandas and the indicator stack at start-up
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from dgas_pipeline.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "alert_deliveries": "delivery",
@@ -38,10 +37,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -11,9 +11,11 @@ ts (bar start, tz-aware), open, high, low, close (float), volume, session_open a
 session_close (tz-aware instants of the bar's session). `session` (the session date, as
 `datetime.date` or a normalized Timestamp) is optional and only carried through; sessions are
 told apart by session_open.
+
+`signal_chart_png` is imported on first use (`lazy_exports`): matplotlib costs as much as the
+rest of the package, and only a run that draws a chart needs it.
 """
 
-from dgas_pipeline.analysis.chart import signal_chart_png
 from dgas_pipeline.analysis.envelopes import envelopes
 from dgas_pipeline.analysis.indicators import INDICATOR_COLUMNS, compute_indicators
 from dgas_pipeline.analysis.lines import drummond_lines, drummond_zones
@@ -36,6 +38,7 @@ from dgas_pipeline.analysis.timeframes import (
     resample_bars,
     timeframe_alignment,
 )
+from dgas_pipeline.lazy_exports import lazy_exports
 
 __all__ = [
     "INDICATOR_COLUMNS",
@@ -64,3 +67,4 @@ __all__ = [
     "signal_chart_png",
     "timeframe_alignment",
 ]
+__getattr__ = lazy_exports(__name__, {"signal_chart_png": "chart"})

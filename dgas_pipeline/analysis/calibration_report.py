@@ -12,10 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
-from dgas_pipeline.analysis.chart import finished_png
 from dgas_pipeline.analysis.outcomes import CALIBRATION_EDGES, LOSS, NEUTRAL, WIN, calibration
 from dgas_pipeline.analysis.report_markdown import markdown_table, number, percent
 
@@ -98,6 +95,13 @@ def calibration_markdown(table: pd.DataFrame) -> str:
 def calibration_png(table: pd.DataFrame, title: str, subtitle: str = "", dpi: int = 100) -> bytes:
     """Bars of the realised win rate per bucket, points at the bucket's mean confidence, the
     diagonal of perfect calibration, and `n=` over every bucket (0 where it is empty)."""
+    # matplotlib only when a chart is drawn: the code location imports this module to build
+    # its report asset, and every command and run worker would pay for it.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from dgas_pipeline.analysis.chart import finished_png
+
     fig = Figure(figsize=(7, 5.5), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)

@@ -15,7 +15,6 @@ import pandas as pd
 
 from dgas_pipeline.alerts import alert_deliveries, evaluate_rules
 from dgas_pipeline.alerts.store import get_alert_states, save_alert_states
-from dgas_pipeline.alerts.validation import load_checked_rule_file
 from dgas_pipeline.cycle.history import group_history, history_groups
 from dgas_pipeline.cycle.services import CycleServices
 from dgas_pipeline.market.bars import Bar
@@ -33,6 +32,9 @@ def run_alert_rules(
     settings = services.settings
     if settings.alerts_file is None:
         return {"rules": 0, "firings": 0}
+    # jsonschema only when there are rules to load: most deployments have none.
+    from dgas_pipeline.alerts.validation import load_checked_rule_file
+
     channels = [channel.name for channel in settings.notifications.channels]
     rules = load_checked_rule_file(
         settings.alerts_file, interval=settings.interval_delta, channels=channels

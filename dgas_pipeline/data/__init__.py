@@ -2,50 +2,35 @@
 
 Knows nothing of Dagster: `defs/` builds the providers from config (reading the Polygon key
 with `EnvVar`) and calls `fetch_bars`.
+
+Names are imported on first use (`lazy_exports`): the config reads `data.settings` without
+paying for pandas, httpx and the providers.
 """
 
-from dgas_pipeline.data.fetch import (
-    BAR_COLUMNS,
-    FetchResult,
-    build_providers,
-    close_providers,
-    fetch_bars,
-)
-from dgas_pipeline.data.files import FilesProvider
-from dgas_pipeline.data.polygon import PolygonProvider
-from dgas_pipeline.data.provider import (
-    RAW_COLUMNS,
-    BarBatch,
-    BarProvider,
-    BatchBarProvider,
-    ProviderError,
-)
-from dgas_pipeline.data.settings import ProviderSettings
-from dgas_pipeline.data.synthetic import SyntheticProvider
-from dgas_pipeline.data.validation import (
-    InvalidBars,
-    validate_bars,
-    validate_batch,
-    validate_window_bars,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BAR_COLUMNS",
-    "RAW_COLUMNS",
-    "BarBatch",
-    "BarProvider",
-    "BatchBarProvider",
-    "FetchResult",
-    "FilesProvider",
-    "InvalidBars",
-    "PolygonProvider",
-    "ProviderError",
-    "ProviderSettings",
-    "SyntheticProvider",
-    "build_providers",
-    "close_providers",
-    "fetch_bars",
-    "validate_bars",
-    "validate_batch",
-    "validate_window_bars",
-]
+from dgas_pipeline.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "BAR_COLUMNS": "fetch",
+    "FetchResult": "fetch",
+    "build_providers": "fetch",
+    "close_providers": "fetch",
+    "fetch_bars": "fetch",
+    "FilesProvider": "files",
+    "PolygonProvider": "polygon",
+    "RAW_COLUMNS": "provider",
+    "BarBatch": "provider",
+    "BarProvider": "provider",
+    "BatchBarProvider": "provider",
+    "ProviderError": "provider",
+    "ProviderSettings": "settings",
+    "SyntheticProvider": "synthetic",
+    "InvalidBars": "validation",
+    "validate_bars": "validation",
+    "validate_batch": "validation",
+    "validate_window_bars": "validation",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -18,7 +18,6 @@ import pandas as pd
 
 from dgas_pipeline.data.files import FilesProvider
 from dgas_pipeline.data.grid import window_grid
-from dgas_pipeline.data.polygon import PolygonProvider
 from dgas_pipeline.data.provider import (
     RAW_COLUMNS,
     BarProvider,
@@ -125,6 +124,10 @@ def build_providers(
                     "names an environment variable that is unset or empty "
                     "(expected the Polygon API key there, as 'polygon' is in provider.chain)",
                 )
+            # httpx only when Polygon is in the chain: the synthetic and files providers
+            # (and the code location, which builds no provider at load) need no HTTP client.
+            from dgas_pipeline.data.polygon import PolygonProvider
+
             providers.append(
                 PolygonProvider(
                     api_key,

@@ -12,8 +12,9 @@ encode the planner in it:
   holidays, ad-hoc and override closures, and the ticks after an early close (the 12:30 bar
   of a 13:00 close still ends at 13:00 because the excluded 13:00 tick ends it).
 
-The exclusions are derived from the planner itself rather than from a holiday list, so the two
-cannot drift; `dgas_pipeline_tests/defs/test_partitions.py` checks a full year key by key.
+The exclusions are derived from the planner's bars (`MarketHoursManager.session_intervals`,
+which its cycle launches are made of) rather than from a holiday list, so the two cannot drift;
+`dgas_pipeline_tests/defs/test_partitions.py` checks a full year key by key.
 Only the days from `partitions_start` to the end of the calendar are encoded: listing keys
 costs time linear in the exclusions, and the code location loads on every reload.
 """
@@ -25,8 +26,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import dagster as dg
 
 from dgas_pipeline.errors import InvalidInput
-from dgas_pipeline.market import MarketHoursManager, plan_launches
-from dgas_pipeline.market.planner import CYCLE_KEY_FORMAT, EOD_KEY_FORMAT, PlanSettings
+from dgas_pipeline.market import MarketHoursManager
+from dgas_pipeline.market.planner import CYCLE_KEY_FORMAT, EOD_KEY_FORMAT
 from dgas_pipeline.market.weeks import monday_of, mondays, week_sessions
 
 WEEKDAYS = "1-5"
@@ -49,10 +50,13 @@ def cycle_partitions(
             "calendar.exchange", market.exchange, "closes off the hour; not supported yet"
         )
     grid = _grid_starts(market, start, interval, opens, closes)
+    # The planner's bars (`session_intervals`, which its cycle launches are made of), without
+    # building a launch and a key for each of the years of bars: the location pays this on
+    # every load.
     bar_starts = {
-        launch.bar_start
-        for launch in plan_launches(market, start, market.last_day, PlanSettings(interval))
-        if launch.kind == "cycle"
+        bar_start
+        for session in market.sessions_between(start, market.last_day)
+        for bar_start, _ in market.session_intervals(session.date, interval)
     }
     stray = bar_starts - set(grid)
     if stray:

@@ -1,24 +1,24 @@
 """Our own tables: SQLAlchemy Core definitions, Alembic migrations, small repositories.
 
 Knows nothing of Dagster: the cycle services open a transaction and call `repositories`.
+
+Names are imported on first use (`lazy_exports`), so a module of this package that needs no
+SQLAlchemy (`schema`, which imports Alembic only when a database is opened) stays light.
 """
 
-from dgas_pipeline.store.engine import (
-    database_url,
-    dispose_engine,
-    make_engine,
-    normalize_url,
-    redact_url,
-    write_transaction,
-)
-from dgas_pipeline.store.schema import ensure_schema
+from __future__ import annotations
 
-__all__ = [
-    "database_url",
-    "dispose_engine",
-    "ensure_schema",
-    "make_engine",
-    "normalize_url",
-    "redact_url",
-    "write_transaction",
-]
+from dgas_pipeline.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "database_url": "engine",
+    "dispose_engine": "engine",
+    "make_engine": "engine",
+    "normalize_url": "engine",
+    "redact_url": "engine",
+    "write_transaction": "engine",
+    "ensure_schema": "schema",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

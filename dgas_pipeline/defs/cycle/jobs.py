@@ -20,7 +20,7 @@ def cycle_job(location: Location) -> "UnresolvedAssetJobDefinition":
     """Partitioned like its assets; failed steps are mirrored FAILED (`mirror_failure`)."""
     return dg.define_asset_job(
         CYCLE_JOB,
-        selection=list(CYCLE_ASSETS),
+        selection=dg.AssetSelection.assets(*CYCLE_ASSETS),  # keys: no selection-string parser
         tags=pipeline_tags("cycle", location.config),
         hooks={mirror_failure},
         config=LOG_RUN_CONFIG,  # our console and rotating-file loggers (runtime/logs.py)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def eod_job(location: Location) -> "UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         EOD_JOB,
-        selection=["eod_consolidation"],
+        selection=dg.AssetSelection.assets("eod_consolidation"),
         tags=pipeline_tags("eod", location.config),
         hooks={mirror_failure},
         config=LOG_RUN_CONFIG,  # our console and rotating-file loggers (runtime/logs.py)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def calibration_report_job() -> "UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         CALIBRATION_JOB,
-        selection=["calibration_report"],
+        selection=dg.AssetSelection.assets("calibration_report"),
         tags={KIND_TAG: "report"},
         executor_def=dg.in_process_executor,
     )
