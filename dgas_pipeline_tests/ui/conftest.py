@@ -184,7 +184,7 @@ def deployment(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     root = tmp_path_factory.mktemp("ui").resolve()
     home = root / "dagster_home"
     home.mkdir()
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(REPO / "dgas_pipeline" / "dagster.yaml", home / "dagster.yaml")
     config_path = root / "dgas.yaml"
     config_path.write_text(
         yaml.safe_dump({"partitions_start": PARTITIONS_START.isoformat()}), encoding="utf-8"
