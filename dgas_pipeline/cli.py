@@ -32,6 +32,7 @@ from dgas_pipeline.market import (
 )
 from dgas_pipeline.market.bars import Bar, cycle_bar_due_by
 from dgas_pipeline.market.sessions import TradingSession
+from dgas_pipeline.operate import ui as ui_command
 from dgas_pipeline.tickers import check_ticker, check_tickers
 from dgas_pipeline.watchlists import commands as watchlist_commands
 
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", nargs="?", metavar="F", help="config file (default ./dgas.yaml)")
     validate.set_defaults(handler=cmd_config_validate, render=render_config)
 
+    ui_command.add_command(commands, common)
     # `watchlist add|list|show|update|start|stop|remove` and `api`
     watchlist_commands.add_commands(commands, common, _Parser)
     # `alerts validate|schema|replay`
@@ -269,6 +271,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "status": (
         "dgas status",
         "dgas status --json --config /etc/dgas/dgas.yaml",
+    ),
+    "ui": (
+        "dgas ui                               # http://127.0.0.1:3000, UI and daemon",
+        "dgas ui --port 3001 --config /etc/dgas/dgas.yaml",
     ),
     "config": ("dgas config validate",),
     "config validate": (

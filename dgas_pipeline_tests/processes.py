@@ -41,7 +41,7 @@ from dgas_pipeline.clock import CLOCK_FILE_ENV, read_clock_file, write_clock_fil
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-WORKSPACE = REPO / "workspace.yaml"
+WORKSPACE = REPO / "dgas_pipeline" / "workspace.yaml"
 EMBEDDED_INSTANCE = REPO / "dgas_pipeline" / "dagster.yaml"
 PRODUCTION_INSTANCE = REPO / "deploy" / "dagster.yaml"
 SENSOR_INTERVAL_ENV = "DGAS_SENSOR_INTERVAL_SECONDS"
