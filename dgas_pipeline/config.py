@@ -21,7 +21,11 @@ from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_er
 from dgas_pipeline.executor_settings import ExecutorSettings
 from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.log_settings import LogSettings
-from dgas_pipeline.market.calendar import UNKNOWN_EXCHANGE, is_known_exchange
+from dgas_pipeline.market.calendar import (
+    DEFAULT_HISTORY_START,
+    UNKNOWN_EXCHANGE,
+    is_known_exchange,
+)
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.overrides import not_a_number
 from dgas_pipeline.market.planner import PlanSettings
@@ -63,6 +67,11 @@ class CalendarSettings(_Strict):
 
     exchange: str = "XNYS"
     overrides_file: Path | None = None
+    # The calendar's first day: the earliest partition, backfill or replay. A fixed date, so
+    # the covered range never shrinks when the year turns.
+    history_start: date = DEFAULT_HISTORY_START
+
+    _history_start_text = field_validator("history_start", mode="before")(not_a_number)
 
     @field_validator("exchange")
     @classmethod

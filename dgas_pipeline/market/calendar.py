@@ -2,14 +2,17 @@
 
 `exchange_calendars` is the only source of sessions, holidays and early closes. Its default
 range ends about a year out, which would make plans for next year's sessions silently empty,
-so we build it explicitly from ten years back to two years ahead and reuse it: construction
-costs ~0.1 s and every planner, sensor tick and CLI call shares it.
+so we build it explicitly from a fixed first day (`calendar.history_start`, default
+2016-01-01) to the end of the year two years ahead, and reuse it: construction costs ~0.1 s
+and every planner, sensor tick and CLI call shares it. The first day is a setting, not
+"ten years back", so New Year never takes a covered day (and its partitions) away; the last
+day only moves later.
 """
 
 from __future__ import annotations
 
 import warnings
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -18,16 +21,18 @@ import pandas as pd
 from dgas_pipeline.errors import InvalidInput, cut
 
 _XCALS_VALUES = "Series.values returning an ndarray that drops timezone information"
-YEARS_BACK = 10
+DEFAULT_HISTORY_START = date(2016, 1, 1)
 YEARS_AHEAD = 2
 EXCHANGE_FIELD = "calendar.exchange"
 UNKNOWN_EXCHANGE = "is not a calendar known to exchange_calendars (e.g. XNYS)"
 
 
-def calendar_bounds(today: date | None = None) -> tuple[date, date]:
-    """The first and last day the process calendar covers."""
-    today = today or date.today()
-    return date(today.year - YEARS_BACK, 1, 1), date(today.year + YEARS_AHEAD, 12, 31)
+def calendar_bounds(first_day: date | None = None, today: date | None = None) -> tuple[date, date]:
+    """The first day the calendar covers (`first_day`, default `DEFAULT_HISTORY_START`) and
+    its last, the end of the year two years after `today` (default: today in UTC, whatever
+    the host's time zone, so every process of a deployment agrees)."""
+    today = today or datetime.now(UTC).date()
+    return first_day or DEFAULT_HISTORY_START, date(today.year + YEARS_AHEAD, 12, 31)
 
 
 def exchange_calendar(

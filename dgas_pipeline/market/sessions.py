@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market.calendar import calendar_bounds, exchange_calendar
+from dgas_pipeline.market.closure_names import closure_names
 from dgas_pipeline.market.overrides import NO_OVERRIDES, CalendarOverrides
 
 WEEKEND = "weekend"
@@ -54,11 +55,16 @@ def require_aware(at: datetime, field: str = "at") -> datetime:
 class MarketHoursManager:
     """The exchange clock for one exchange and one set of overrides."""
 
-    def __init__(self, exchange: str = "XNYS", overrides: CalendarOverrides = NO_OVERRIDES) -> None:
+    def __init__(
+        self,
+        exchange: str = "XNYS",
+        overrides: CalendarOverrides = NO_OVERRIDES,
+        first_day: date | None = None,
+    ) -> None:
         self.exchange = exchange
         self.overrides = overrides
         # The range is fixed at construction: answers and range checks use the same calendar.
-        self._bounds = calendar_bounds()
+        self._bounds = calendar_bounds(first_day)
         self._calendar = exchange_calendar(exchange, self._bounds)
         self.tz = ZoneInfo(str(self._calendar.tz))
         overrides.check_fits(self._calendar, exchange, *self._bounds)
@@ -198,20 +204,18 @@ class MarketHoursManager:
 
     @cached_property
     def _holiday_names(self) -> dict[date, str]:
-        cal = self._calendar
-        names = cal.regular_holidays.holidays(
-            start=cal.first_session, end=cal.last_session, return_name=True
-        )
+        # Over the whole range, not first..last session: a range may start or end on a
+        # holiday (2016-01-01), which lies outside its sessions.
+        first, last = self._bounds
+        names = self._calendar.regular_holidays.holidays(start=first, end=last, return_name=True)
         return {ts.date(): str(name) for ts, name in names.items()}
 
     @cached_property
     def _early_close_names(self) -> dict[date, str]:
-        cal = self._calendar
+        first, last = self._bounds
         found: dict[date, str] = {}
-        for _, holidays in cal.special_closes:
-            names = holidays.holidays(
-                start=cal.first_session, end=cal.last_session, return_name=True
-            )
+        for _, holidays in self._calendar.special_closes:
+            names = holidays.holidays(start=first, end=last, return_name=True)
             found.update({ts.date(): str(name) for ts, name in names.items()})
         return found
 
@@ -225,7 +229,8 @@ class MarketHoursManager:
             return override.reason
         if day.weekday() >= 5:
             return WEEKEND
-        return self._holiday_names.get(day, ADHOC_CLOSURE)
+        named = self._holiday_names.get(day) or closure_names(self.exchange).get(day)
+        return named or ADHOC_CLOSURE
 
     def _early_reason(self, day: date) -> str:
         override = self.overrides.early_close(day)
