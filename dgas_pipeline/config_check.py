@@ -126,15 +126,6 @@ def _grid_problems(
 ) -> list[InvalidInput]:
     opens, closes = market.regular_hours()
     step = config.interval_delta
-    if closes.minute != 0:
-        return [
-            InvalidInput(
-                "calendar.exchange",
-                market.exchange,
-                f"closes at {closes:%H:%M}, off the hour: its Dagster partitions are not "
-                "supported (expected an exchange whose regular close is on the hour, e.g. XNYS)",
-            )
-        ]
     if _minutes(opens) % _minutes(step):
         return [
             InvalidInput(

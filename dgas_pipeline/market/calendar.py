@@ -21,10 +21,15 @@ import pandas as pd
 from dgas_pipeline.errors import InvalidInput, cut
 
 _XCALS_VALUES = "Series.values returning an ndarray that drops timezone information"
+_XCALS_WEEKDAY = "DatetimeIndex.weekday is deprecated"  # XHKG's lunar-calendar holiday rules
 DEFAULT_HISTORY_START = date(2016, 1, 1)
 YEARS_AHEAD = 2
 EXCHANGE_FIELD = "calendar.exchange"
-UNKNOWN_EXCHANGE = "is not a calendar known to exchange_calendars (e.g. XNYS)"
+UNKNOWN_EXCHANGE = (
+    "is not a calendar known to exchange_calendars (expected an ISO MIC such as XNYS, XLON, "
+    "XHKG or XTKS; list them all with: "
+    "python -c 'import exchange_calendars; print(exchange_calendars.get_calendar_names())')"
+)
 
 
 def calendar_bounds(first_day: date | None = None, today: date | None = None) -> tuple[date, date]:
@@ -69,7 +74,9 @@ def is_known_exchange(exchange: str) -> bool:
 @lru_cache(maxsize=8)
 def _build(exchange: str, start: date, end: date) -> xcals.ExchangeCalendar:
     with warnings.catch_warnings():
-        # exchange_calendars reads `Series.values` of tz-aware data while it builds a
-        # calendar, deprecated in pandas 3.1 (a Pandas4Warning): its code, not ours.
+        # exchange_calendars reads `Series.values` of tz-aware data and (XHKG)
+        # `DatetimeIndex.weekday` while it builds a calendar, deprecated in pandas 3.1 (a
+        # Pandas4Warning): its code, not ours.
         warnings.filterwarnings("ignore", _XCALS_VALUES, DeprecationWarning)
+        warnings.filterwarnings("ignore", _XCALS_WEEKDAY, DeprecationWarning)
         return xcals.get_calendar(exchange, start=pd.Timestamp(start), end=pd.Timestamp(end))
