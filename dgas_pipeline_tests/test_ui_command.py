@@ -63,6 +63,13 @@ class Served:
         assert self.process.alive, f"dgas ui exited\n{self.process.log_tail()}"
 
 
+def test_the_readme_opens_the_ui_with_this_command() -> None:
+    """The README's "Open the UI" command is the one the tests below start."""
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("**Open the UI**")[1]
+    command = section.split("```bash\n")[1].split("```")[0].strip()
+    assert command == ".venv/bin/dgas ui"
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`dgas ui` started in an empty directory, serving until the module ends."""
