@@ -8,6 +8,7 @@ our packaging, not today's releases on the registry.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -25,10 +26,15 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
+@functools.cache
 def uv() -> list[str]:
-    """uv as the README installs it (`python3 -m pip install uv`), or the one on PATH."""
+    """uv as the README and CI install it (`python3 -m pip install uv`), else the one on PATH."""
+    module = ["python3", "-m", "uv"]
+    if subprocess.run([*module, "--version"], capture_output=True, check=False).returncode == 0:
+        return module
     found = shutil.which("uv")
-    return [found] if found else ["python3", "-m", "uv"]
+    assert found, "no uv: python3 -m pip install uv (as the README says)"
+    return [found]
 
 
 def run(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> str:
