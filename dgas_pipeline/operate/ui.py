@@ -11,47 +11,13 @@ and works the same from a checkout or an installed wheel, whatever ran before it
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn
-
-from dgas_pipeline.errors import InvalidInput
+from typing import NoReturn
 
 WORKSPACE_YAML = "workspace.yaml"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 3000
-
-
-def add_command(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: argparse.ArgumentParser,
-) -> None:
-    ui = commands.add_parser(
-        "ui", parents=[common], help="the Dagster UI and daemon on the instance dgas uses"
-    )
-    ui.add_argument(
-        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
-    )
-    ui.add_argument(
-        "--port", default=str(DEFAULT_PORT), help=f"port to listen on (default {DEFAULT_PORT})"
-    )
-    ui.set_defaults(handler=cmd_ui, render=str)
-
-
-def cmd_ui(args: argparse.Namespace) -> dict[str, Any]:
-    """Prepare the instance, then exec `dagster dev`; returns only by raising InvalidInput."""
-    port = check_port(args.port)
-    prepare_instance(args.config)
-    serve(args.host, port)
-
-
-def check_port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise InvalidInput("--port", text, "is not a port number (expected 1 to 65535)")
-    return int(text)
 
 
 def prepare_instance(config_path: str | None) -> Path:
