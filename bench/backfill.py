@@ -97,7 +97,7 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
     )
     home = work / "home"
     home.mkdir()
-    instance_yaml = (REPO / "dagster.yaml").read_text()
+    instance_yaml = (REPO / "dgas_pipeline" / "dagster.yaml").read_text()
     if "dagster" in urls:
         dagster_url = urls["dagster"].replace("postgresql://", "postgresql+psycopg2://")
         instance_yaml += f"\nstorage:\n  postgres:\n    postgres_url: {dagster_url}\n"

@@ -32,7 +32,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     home = tempfile.mkdtemp(prefix="dgas-bench-")
     os.environ["DAGSTER_HOME"] = home
-    (Path(home) / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    (Path(home) / "dagster.yaml").write_text((REPO / "dgas_pipeline" / "dagster.yaml").read_text())
     sys.path.insert(0, str(REPO))
     from dgas_pipeline.defs import build_definitions
     from dgas_pipeline.location import current_location

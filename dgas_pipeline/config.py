@@ -23,6 +23,7 @@ from dgas_pipeline.input_files import read_mapping
 from dgas_pipeline.log_settings import LogSettings
 from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.overrides import not_a_number
+from dgas_pipeline.market.window import DEFAULT_HISTORY_START
 from dgas_pipeline.notify.settings import NotificationSettings
 from dgas_pipeline.tickers import check_tickers
 
@@ -64,6 +65,11 @@ class CalendarSettings(_Strict):
 
     exchange: str = "XNYS"
     overrides_file: Path | None = None
+    # The calendar's first day: the earliest partition, backfill or replay. A fixed date, so
+    # the covered range never shrinks when the year turns.
+    history_start: date = DEFAULT_HISTORY_START
+
+    _history_start_text = field_validator("history_start", mode="before")(not_a_number)
 
     @field_validator("exchange")
     @classmethod

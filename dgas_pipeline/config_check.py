@@ -26,7 +26,7 @@ from dgas_pipeline.errors import InvalidInput, InvalidInputs
 from dgas_pipeline.location import market_for
 from dgas_pipeline.market import MarketHoursManager
 from dgas_pipeline.market.bars import history_start
-from dgas_pipeline.market.calendar import exchange_calendar
+from dgas_pipeline.market.calendar import calendar_bounds, exchange_calendar
 from dgas_pipeline.market.sessions import TradingSession
 
 
@@ -41,7 +41,7 @@ def check_config(config: SchedulerConfig, *, now: datetime | None = None) -> Mar
     exchange = config.calendar.exchange
     try:
         # The calendar must cover the range dgas needs (`exchange_calendar` says why not).
-        exchange_calendar(exchange)
+        exchange_calendar(exchange, calendar_bounds(config.calendar.history_start))
     except InvalidInput as err:
         problems.append(err)
     else:
@@ -126,15 +126,6 @@ def _grid_problems(
 ) -> list[InvalidInput]:
     opens, closes = market.regular_hours()
     step = config.interval_delta
-    if closes.minute != 0:
-        return [
-            InvalidInput(
-                "calendar.exchange",
-                market.exchange,
-                f"closes at {closes:%H:%M}, off the hour: its Dagster partitions are not "
-                "supported (expected an exchange whose regular close is on the hour, e.g. XNYS)",
-            )
-        ]
     if _minutes(opens) % _minutes(step):
         return [
             InvalidInput(

@@ -1,23 +1,24 @@
 """The Dagster instance the CLI materialises on, and its home directory.
 
 `DAGSTER_HOME` defaults to `./.dagster_home`; any absolute path of an empty directory works
-because the first use writes the embedded default `dagster.yaml` (the repo's, one source)
-into it. Runs started here show in `dagster dev` pointed at the same home, which is why a
-relative path is refused as Dagster refuses it: the two would otherwise resolve it against
-different directories.
+because the first use writes the embedded default `dagster.yaml` into it: package data
+(`dgas_pipeline/dagster.yaml`, one source) read with importlib.resources, so an installed
+wheel seeds a home as a checkout does. Runs started here show in `dagster dev` pointed at
+the same home, which is why a relative path is refused as Dagster refuses it: the two would
+otherwise resolve it against different directories.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.writable import why_not_writable
 
-EMBEDDED_INSTANCE_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 INSTANCE_YAML = "dagster.yaml"
 POSTGRES_URL_ENV = "DAGSTER_POSTGRES_URL"
@@ -31,13 +32,31 @@ def ensure_dagster_home() -> Path:
     try:
         home.mkdir(parents=True, exist_ok=True)
         if not instance_yaml.exists():
-            shutil.copyfile(EMBEDDED_INSTANCE_YAML, instance_yaml)
+            seed_instance_yaml(instance_yaml)
     except OSError as err:  # lost a race with another process, or the disk is full
         raise InvalidInput(
             DAGSTER_HOME_ENV, str(home), f"cannot be set up ({err.strerror or err})"
         ) from None
     os.environ[DAGSTER_HOME_ENV] = str(home)
     return home
+
+
+def seed_instance_yaml(target: Path) -> None:
+    """Write the embedded default to `target` whole or not at all: a process starting beside
+    this one (the UI and a `dgas` command) never reads a half-written file, and an operator's
+    file that appeared meanwhile is kept."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_bytes(embedded_instance_yaml())
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.link(partial, target)
+    finally:
+        partial.unlink()
+
+
+def embedded_instance_yaml() -> bytes:
+    """The default instance's `dagster.yaml`, as shipped in the package."""
+    return resources.files("dgas_pipeline").joinpath(INSTANCE_YAML).read_bytes()
 
 
 def check_dagster_home(env: Mapping[str, str] = os.environ) -> Path:

@@ -69,7 +69,8 @@ def market_for(config: SchedulerConfig, overrides_file: str | None = None) -> Ma
     """The exchange clock of `config`; `overrides_file` (a `--overrides` flag) instead of the
     config's `calendar.overrides_file` when given."""
     path = overrides_file or config.calendar.overrides_file
-    return MarketHoursManager(config.calendar.exchange, load_overrides(path))
+    calendar = config.calendar
+    return MarketHoursManager(calendar.exchange, load_overrides(path), calendar.history_start)
 
 
 @lru_cache(maxsize=4)

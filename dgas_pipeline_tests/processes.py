@@ -41,8 +41,8 @@ from dgas_pipeline.clock import CLOCK_FILE_ENV, read_clock_file, write_clock_fil
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-WORKSPACE = REPO / "workspace.yaml"
-EMBEDDED_INSTANCE = REPO / "dagster.yaml"
+WORKSPACE = REPO / "dgas_pipeline" / "workspace.yaml"
+EMBEDDED_INSTANCE = REPO / "dgas_pipeline" / "dagster.yaml"
 PRODUCTION_INSTANCE = REPO / "deploy" / "dagster.yaml"
 SENSOR_INTERVAL_ENV = "DGAS_SENSOR_INTERVAL_SECONDS"
 SENSOR_NAME = "market_clock_sensor"

@@ -80,8 +80,6 @@ REFUSED = [
                  "is outside the XNYS calendar", id="partitions-start-before-the-calendar"),
     pytest.param(_first_day_plus(30), ["history_sessions"],
                  "reach before the XNYS calendar's first day", id="history-before-the-calendar"),
-    pytest.param(lambda tmp: {"calendar": {"exchange": "XLON"}}, ["calendar.exchange"],
-                 "closes at 16:30, off the hour", id="exchange-closing-off-the-hour"),
     pytest.param(lambda tmp: {"calendar": {"exchange": "CMES"}}, ["calendar.exchange"],
                  "across midnight", id="exchange-with-overnight-sessions"),
     pytest.param(lambda tmp: {"calendar": {"exchange": "AIXK"}}, ["calendar.exchange"],
@@ -259,6 +257,14 @@ RUNS = [
                  id="overrides-and-alerts-last-bar-of-an-early-close"),
     pytest.param(lambda tmp: {"calendar": {"exchange": "XTSE"}, "symbols": ["RY", "TD"]}, AT,
                  id="toronto"),
+    # The last bar of a London session closing at 16:30, the morning's last bar before
+    # the lunch break in Hong Kong, the last bar of Tokyo's 15:30 close.
+    pytest.param(lambda tmp: {"calendar": {"exchange": "XLON"}, "symbols": ["VOD", "BP"]},
+                 "2026-12-04T16:35:00+00:00", id="london-closing-at-16-30"),
+    pytest.param(lambda tmp: {"calendar": {"exchange": "XHKG"}, "symbols": ["HSBC"]},
+                 "2026-12-04T12:05:00+08:00", id="hong-kong-before-the-lunch-break"),
+    pytest.param(lambda tmp: {"calendar": {"exchange": "XTKS"}, "symbols": ["TM"]},
+                 "2026-12-04T15:35:00+09:00", id="tokyo-last-bar"),
     pytest.param(lambda tmp: {"symbols": ["A", "ABCDEFGHIJ", "I:SPX", "BF-B", "brk.b"],
                               "max_symbols_per_cycle": 5}, AT, id="tickers-at-the-edges"),
 ]  # fmt: skip

@@ -15,6 +15,8 @@ from dgas_pipeline.watchlists.limits import MAX_VERSION
 
 DEFAULT_API_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8001
+DEFAULT_UI_HOST = "127.0.0.1"
+DEFAULT_UI_PORT = 3000  # Dagster's own default
 
 
 def version_flag(text: str) -> int:

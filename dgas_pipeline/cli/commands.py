@@ -12,6 +12,8 @@ import argparse
 from dgas_pipeline.cli.arguments import (
     DEFAULT_API_HOST,
     DEFAULT_API_PORT,
+    DEFAULT_UI_HOST,
+    DEFAULT_UI_PORT,
     port_flag,
     version_flag,
 )
@@ -68,7 +70,7 @@ def add_calendar_commands(commands: SubParsers, common: argparse.ArgumentParser)
 
 
 def add_run_commands(commands: SubParsers, common: argparse.ArgumentParser) -> None:
-    """`run-once`, `bars`, `backfill`, `status`: runs and their data."""
+    """`run-once`, `bars`, `backfill`, `status`, `ui`: runs and their data."""
     once = commands.add_parser(
         "run-once",
         parents=[common],
@@ -107,6 +109,13 @@ def add_run_commands(commands: SubParsers, common: argparse.ArgumentParser) -> N
         "status", parents=[common], help="scheduler state, the next launch, the last runs"
     )
     runs(status, "status", "cmd_status", "render_status")
+
+    ui = commands.add_parser(
+        "ui", parents=[common], help="the Dagster UI and daemon on the instance dgas uses"
+    )
+    ui.add_argument("--host", default=DEFAULT_UI_HOST, help="default 127.0.0.1 (loopback)")
+    ui.add_argument("--port", default=DEFAULT_UI_PORT, type=port_flag, help="default 3000")
+    runs(ui, "ui", "cmd_ui", "render_ui")
 
 
 def add_config_commands(

@@ -44,6 +44,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "dgas status",
         "dgas status --json --config /etc/dgas/dgas.yaml",
     ),
+    "ui": (
+        "dgas ui                               # http://127.0.0.1:3000, UI and daemon",
+        "dgas ui --port 3001 --config /etc/dgas/dgas.yaml",
+    ),
     "config": ("dgas config validate",),
     "config validate": (
         "dgas config validate                  # ./dgas.yaml, else the defaults",

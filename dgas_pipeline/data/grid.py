@@ -80,14 +80,17 @@ def _day_grid(market: MarketHoursManager, day: date, interval: timedelta) -> Bar
     if not n:
         empty = np.array([], dtype=np.int64)
         return BarGrid(empty, empty, np.array([], dtype=object), empty, empty)
-    opens = pd.Timestamp(bars[0][0]).value
-    closes = pd.Timestamp(bars[-1][1]).value
+    # session_open/session_close of a bar are those of its trading period: the session, or
+    # its morning or afternoon around a lunch break (XHKG, XTKS), so that higher timeframes
+    # resampled from them never span the break.
+    periods = market.trading_periods(day)
+    period_of = [next(p for p in periods if p[0] <= s < p[1]) for s, _ in bars]
     session = np.empty(n, dtype=object)
     session[:] = [day] * n
     return BarGrid(
         np.array([pd.Timestamp(s).value for s, _ in bars], dtype=np.int64),
         np.array([pd.Timestamp(e).value for _, e in bars], dtype=np.int64),
         session,
-        np.full(n, opens, dtype=np.int64),
-        np.full(n, closes, dtype=np.int64),
+        np.array([pd.Timestamp(o).value for o, _ in period_of], dtype=np.int64),
+        np.array([pd.Timestamp(c).value for _, c in period_of], dtype=np.int64),
     )

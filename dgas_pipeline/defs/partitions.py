@@ -7,10 +7,12 @@ encode the planner in it:
 
 - the cron grid ticks every `interval` through the exchange's regular trading hours on
   weekdays; cron exclusions remove the ticks before the open and from the close on, which
-  still end the window before them (so the 15:30 bar ends at 16:00, not the next morning);
+  still end the window before them (so the 15:30 bar ends at 16:00, not the next morning,
+  and XLON's 16:00 bar at its 16:30 close);
 - datetime exclusions remove, day by day, every grid tick that is not a planner bar start:
-  holidays, ad-hoc and override closures, and the ticks after an early close (the 12:30 bar
-  of a 13:00 close still ends at 13:00 because the excluded 13:00 tick ends it).
+  holidays, ad-hoc and override closures, the ticks after an early close (the 12:30 bar
+  of a 13:00 close still ends at 13:00 because the excluded 13:00 tick ends it) and those of
+  a lunch break (XHKG's 11:30 bar ends at the excluded 12:00 tick, its break's start).
 
 The exclusions are derived from the planner's bars (`MarketHoursManager.session_intervals`,
 which its cycle launches are made of) rather than from a holiday list, so the two cannot drift;
@@ -40,15 +42,17 @@ def cycle_partitions(
     step = _whole_minutes(interval)
     opens, closes = market.regular_hours()
     cron = f"*/{step} {opens.hour}-{closes.hour} * * {WEEKDAYS}"
+    # The close hour's ticks from the close on (all of them when it closes on the hour, only
+    # 16:30 when XLON closes at 16:30) and the open hour's ticks before the open.
     cron_exclusions = [f"*/{step} {closes.hour} * * {WEEKDAYS}"] if closes.minute == 0 else []
+    from_close = [m for m in range(0, 60, step) if m >= closes.minute]
+    if closes.minute and from_close:
+        minutes = ",".join(str(m) for m in from_close)
+        cron_exclusions.append(f"{minutes} {closes.hour} * * {WEEKDAYS}")
     before_open = [m for m in range(0, 60, step) if m < opens.minute]
     if before_open:
         minutes = ",".join(str(m) for m in before_open)
         cron_exclusions.append(f"{minutes} {opens.hour} * * {WEEKDAYS}")
-    if closes.minute != 0:
-        raise InvalidInput(
-            "calendar.exchange", market.exchange, "closes off the hour; not supported yet"
-        )
     grid = _grid_starts(market, start, interval, opens, closes)
     # The planner's bars (`session_intervals`, which its cycle launches are made of), without
     # building a launch and a key for each of the years of bars: the location pays this on

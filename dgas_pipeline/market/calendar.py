@@ -2,8 +2,11 @@
 
 `exchange_calendars` is the only source of sessions, holidays and early closes. Its default
 range ends about a year out, which would make plans for next year's sessions silently empty,
-so we build it explicitly from ten years back to two years ahead and reuse it: construction
-costs ~0.1 s and every planner, sensor tick and CLI call shares it.
+so we build it explicitly from a fixed first day (`calendar.history_start`, default
+2016-01-01) to the end of the year two years ahead, and reuse it: construction costs ~0.1 s
+and every planner, sensor tick and CLI call shares it. The first day is a setting, not
+"ten years back", so New Year never takes a covered day (and its partitions) away; the last
+day only moves later.
 """
 
 from __future__ import annotations
@@ -16,18 +19,16 @@ import exchange_calendars as xcals
 import pandas as pd
 
 from dgas_pipeline.errors import InvalidInput, cut
+from dgas_pipeline.market.window import calendar_bounds
 
 _XCALS_VALUES = "Series.values returning an ndarray that drops timezone information"
-YEARS_BACK = 10
-YEARS_AHEAD = 2
+_XCALS_WEEKDAY = "DatetimeIndex.weekday is deprecated"  # XHKG's lunar-calendar holiday rules
 EXCHANGE_FIELD = "calendar.exchange"
-UNKNOWN_EXCHANGE = "is not a calendar known to exchange_calendars (e.g. XNYS)"
-
-
-def calendar_bounds(today: date | None = None) -> tuple[date, date]:
-    """The first and last day the process calendar covers."""
-    today = today or date.today()
-    return date(today.year - YEARS_BACK, 1, 1), date(today.year + YEARS_AHEAD, 12, 31)
+UNKNOWN_EXCHANGE = (
+    "is not a calendar known to exchange_calendars (expected an ISO MIC such as XNYS, XLON, "
+    "XHKG or XTKS; list them all with: "
+    "python -c 'import exchange_calendars; print(exchange_calendars.get_calendar_names())')"
+)
 
 
 def exchange_calendar(
@@ -64,7 +65,9 @@ def is_known_exchange(exchange: str) -> bool:
 @lru_cache(maxsize=8)
 def _build(exchange: str, start: date, end: date) -> xcals.ExchangeCalendar:
     with warnings.catch_warnings():
-        # exchange_calendars reads `Series.values` of tz-aware data while it builds a
-        # calendar, deprecated in pandas 3.1 (a Pandas4Warning): its code, not ours.
+        # exchange_calendars reads `Series.values` of tz-aware data and (XHKG)
+        # `DatetimeIndex.weekday` while it builds a calendar, deprecated in pandas 3.1 (a
+        # Pandas4Warning): its code, not ours.
         warnings.filterwarnings("ignore", _XCALS_VALUES, DeprecationWarning)
+        warnings.filterwarnings("ignore", _XCALS_WEEKDAY, DeprecationWarning)
         return xcals.get_calendar(exchange, start=pd.Timestamp(start), end=pd.Timestamp(end))

@@ -14,13 +14,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market.calendar import calendar_bounds, exchange_calendar
+from dgas_pipeline.market.closure_names import closure_names
 from dgas_pipeline.market.overrides import NO_OVERRIDES, CalendarOverrides
 
 WEEKEND = "weekend"
 ADHOC_CLOSURE = "ad-hoc closure"
 ADHOC_EARLY_CLOSE = "ad-hoc early close"
+NEW_YORK = "America/New_York"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +58,16 @@ def require_aware(at: datetime, field: str = "at") -> datetime:
 class MarketHoursManager:
     """The exchange clock for one exchange and one set of overrides."""
 
-    def __init__(self, exchange: str = "XNYS", overrides: CalendarOverrides = NO_OVERRIDES) -> None:
+    def __init__(
+        self,
+        exchange: str = "XNYS",
+        overrides: CalendarOverrides = NO_OVERRIDES,
+        first_day: date | None = None,
+    ) -> None:
         self.exchange = exchange
         self.overrides = overrides
         # The range is fixed at construction: answers and range checks use the same calendar.
-        self._bounds = calendar_bounds()
+        self._bounds = calendar_bounds(first_day)
         self._calendar = exchange_calendar(exchange, self._bounds)
         self.tz = ZoneInfo(str(self._calendar.tz))
         overrides.check_fits(self._calendar, exchange, *self._bounds)
@@ -88,9 +97,22 @@ class MarketHoursManager:
         return [self.session(d) for d in self._dates[lo:hi]]
 
     def is_market_open(self, at: datetime) -> bool:
+        """Inside a session and not in its lunch break (XHKG, XTKS)."""
         at = require_aware(at)
         i = bisect.bisect_right(self._opens, at) - 1
-        return i >= 0 and at < self._closes[i]
+        if i < 0 or at >= self._closes[i]:
+            return False
+        pause = self.lunch_break(self._dates[i])
+        return pause is None or not pause[0] <= at < pause[1]
+
+    def lunch_break(self, day: date) -> tuple[datetime, datetime] | None:
+        """The session's midday break (UTC start, end), if it has one before its close: XHKG
+        and XTKS pause trading at lunch, and a half day closing at the break has none."""
+        pause = self._breaks.get(day)
+        i = self._index_of(day)
+        if pause is None or i is None or pause[0] >= self._closes[i]:
+            return None
+        return pause
 
     def session_at(self, at: datetime) -> TradingSession | None:
         """The session in progress at `at`, if any."""
@@ -123,19 +145,30 @@ class MarketHoursManager:
         i = bisect.bisect_left(self._dates, day) - 1
         return self.session(self._dates[i]) if i >= 0 else None
 
+    def trading_periods(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The stretches of continuous trading of `day` (UTC): the whole session, or its
+        morning and afternoon around a lunch break. No bar, of any timeframe, spans two."""
+        s = self.session(day)
+        if s.open is None or s.close is None:
+            return []
+        pause = self.lunch_break(day)
+        if pause is None:
+            return [(s.open, s.close)]
+        periods = [(s.open, pause[0])]
+        if pause[1] < s.close:  # an override may close the day during the break
+            periods.append((pause[1], s.close))
+        return periods
+
     def session_intervals(self, day: date, interval: timedelta) -> list[tuple[datetime, datetime]]:
         """Bars of `day`: from the open, stepping by `interval`, the last one cut at the close."""
         if interval <= timedelta(0):
             raise InvalidInput("interval", str(interval), "must be positive")
-        s = self.session(day)
-        if s.open is None or s.close is None:
-            return []
         bars: list[tuple[datetime, datetime]] = []
-        start = s.open
-        while start < s.close:
-            end = min(start + interval, s.close)
-            bars.append((start, end))
-            start = end
+        for start, until in self.trading_periods(day):
+            while start < until:
+                end = min(start + interval, until)
+                bars.append((start, end))
+                start = end
         return bars
 
     def regular_hours(self) -> tuple[time, time]:
@@ -145,6 +178,13 @@ class MarketHoursManager:
     def local(self, at: datetime) -> datetime:
         """`at` on the exchange's wall clock, for keys and for people."""
         return require_aware(at).astimezone(self.tz)
+
+    def zone_label(self, at: datetime) -> str:
+        """The exchange's time zone as people write it next to a wall time at `at`: "ET" for
+        New York (either season), else the zone's abbreviation then (GMT/BST, HKT, JST)."""
+        if self.tz.key == NEW_YORK:
+            return "ET"
+        return self.local(at).tzname() or self.tz.key
 
     @property
     def first_day(self) -> date:
@@ -197,21 +237,37 @@ class MarketHoursManager:
         return self._table[3]
 
     @cached_property
+    def _breaks(self) -> dict[date, tuple[datetime, datetime]]:
+        """Lunch breaks by session date, from the calendar's break_start/break_end columns
+        (absent or NaT on exchanges and days without one)."""
+        schedule = self._calendar.schedule
+        if "break_start" not in schedule:
+            return {}
+        found: dict[date, tuple[datetime, datetime]] = {}
+        for ts, starts, ends in zip(
+            schedule.index, schedule["break_start"], schedule["break_end"], strict=True
+        ):
+            if not (pd.isna(starts) or pd.isna(ends)):
+                found[ts.date()] = (
+                    starts.to_pydatetime().astimezone(UTC),
+                    ends.to_pydatetime().astimezone(UTC),
+                )
+        return found
+
+    @cached_property
     def _holiday_names(self) -> dict[date, str]:
-        cal = self._calendar
-        names = cal.regular_holidays.holidays(
-            start=cal.first_session, end=cal.last_session, return_name=True
-        )
+        # Over the whole range, not first..last session: a range may start or end on a
+        # holiday (2016-01-01), which lies outside its sessions.
+        first, last = self._bounds
+        names = self._calendar.regular_holidays.holidays(start=first, end=last, return_name=True)
         return {ts.date(): str(name) for ts, name in names.items()}
 
     @cached_property
     def _early_close_names(self) -> dict[date, str]:
-        cal = self._calendar
+        first, last = self._bounds
         found: dict[date, str] = {}
-        for _, holidays in cal.special_closes:
-            names = holidays.holidays(
-                start=cal.first_session, end=cal.last_session, return_name=True
-            )
+        for _, holidays in self._calendar.special_closes:
+            names = holidays.holidays(start=first, end=last, return_name=True)
             found.update({ts.date(): str(name) for ts, name in names.items()})
         return found
 
@@ -225,7 +281,8 @@ class MarketHoursManager:
             return override.reason
         if day.weekday() >= 5:
             return WEEKEND
-        return self._holiday_names.get(day, ADHOC_CLOSURE)
+        named = self._holiday_names.get(day) or closure_names(self.exchange).get(day)
+        return named or ADHOC_CLOSURE
 
     def _early_reason(self, day: date) -> str:
         override = self.overrides.early_close(day)

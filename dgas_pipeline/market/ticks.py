@@ -109,14 +109,16 @@ def skip_reason(market: MarketHoursManager, now: datetime, plan: PlanSettings) -
     today = market.session(market.local(now).date())
     when = describe(market, upcoming) if upcoming else "no launch planned in the calendar"
     if not today.is_trading_day:
-        opens = _local(market, market.next_market_open(now), "%a %Y-%m-%d %H:%M")
-        return f"market closed: {today.reason}; next open {opens} ET"
+        next_open = market.next_market_open(now)
+        opens = _local(market, next_open, "%a %Y-%m-%d %H:%M")
+        return f"market closed: {today.reason}; next open {opens} {market.zone_label(next_open)}"
     return f"next {when}"
 
 
 def describe(market: MarketHoursManager, launch: Launch) -> str:
     label = "cycle" if launch.kind == "cycle" else "EOD"
-    return f"{label} {_local(market, launch.due, '%Y-%m-%d %H:%M')} ET ({launch.partition_key})"
+    due = f"{_local(market, launch.due, '%Y-%m-%d %H:%M')} {market.zone_label(launch.due)}"
+    return f"{label} {due} ({launch.partition_key})"
 
 
 def _local(market: MarketHoursManager, at: datetime, fmt: str) -> str:

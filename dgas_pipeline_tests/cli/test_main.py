@@ -335,7 +335,11 @@ def test_config_validate_json_is_one_document_and_nothing_else(
     assert answer["valid"] is True
     assert answer["file"] == str(EXAMPLE)
     assert answer["config"]["interval"] == "30min"
-    assert answer["config"]["calendar"] == {"exchange": "XNYS", "overrides_file": None}
+    assert answer["config"]["calendar"] == {
+        "exchange": "XNYS",
+        "overrides_file": None,
+        "history_start": "2016-01-01",
+    }
 
 
 def test_config_validate_without_a_file_checks_the_defaults(

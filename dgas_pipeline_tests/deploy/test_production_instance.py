@@ -47,7 +47,7 @@ def test_production_instance_stores_runs_in_postgres_and_queues_them(
 
 
 def test_production_and_embedded_instances_share_the_run_rules() -> None:
-    embedded = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    embedded = yaml.safe_load((REPO / "dgas_pipeline" / "dagster.yaml").read_text())
     production = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
     for rule in RUN_RULES:
         assert production[rule] == embedded[rule], rule

@@ -375,9 +375,13 @@ def test_date_outside_the_calendar_is_bad_input_not_an_empty_answer(
 # -- the calendar's range -----------------------------------------------------------------------
 
 
-def test_calendar_covers_ten_years_back_to_two_years_ahead() -> None:
-    assert calendar_bounds(date(2026, 11, 26)) == (date(2016, 1, 1), date(2028, 12, 31))
-    assert calendar_bounds(date(2027, 1, 2)) == (date(2017, 1, 1), date(2029, 12, 31))
+def test_calendar_covers_its_fixed_first_day_to_two_years_ahead() -> None:
+    assert calendar_bounds(today=date(2026, 11, 26)) == (date(2016, 1, 1), date(2028, 12, 31))
+    assert calendar_bounds(today=date(2027, 1, 2)) == (date(2016, 1, 1), date(2029, 12, 31))
+    assert calendar_bounds(date(1999, 1, 4), today=date(2027, 1, 2)) == (
+        date(1999, 1, 4),
+        date(2029, 12, 31),
+    )
 
 
 def test_a_manager_answers_for_exactly_the_range_its_calendar_was_built_for() -> None:

@@ -367,7 +367,7 @@ def prepared_home(root: Path) -> Path:
     use of an empty home races on creating the storage, which is not what is tested here)."""
     home = root.resolve() / "dagster_home"
     home.mkdir()
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(REPO / "dgas_pipeline" / "dagster.yaml", home / "dagster.yaml")
     previous = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
     try:

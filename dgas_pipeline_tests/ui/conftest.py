@@ -2,7 +2,7 @@
 
 The deployment is what an operator runs (README, "Open the UI"): `dagster-webserver` and
 `dagster-daemon` as processes on one DAGSTER_HOME (Dagster's SQLite storage, our tables in
-`dgas.db` there), the repo's `workspace.yaml` and `dagster.yaml`. Before they start, the CLI
+`dgas.db` there), the package's `workspace.yaml` and `dagster.yaml`. Before they start, the CLI
 leaves history the way an operator would: `dgas backfill --wait` of one session (a range run
 and its EOD) and `dgas run-once` of one bar.
 
@@ -184,7 +184,7 @@ def deployment(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     root = tmp_path_factory.mktemp("ui").resolve()
     home = root / "dagster_home"
     home.mkdir()
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(REPO / "dgas_pipeline" / "dagster.yaml", home / "dagster.yaml")
     config_path = root / "dgas.yaml"
     config_path.write_text(
         yaml.safe_dump({"partitions_start": PARTITIONS_START.isoformat()}), encoding="utf-8"
@@ -202,7 +202,7 @@ def deployment(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "DGAS_SENSOR_INTERVAL_SECONDS": str(SENSOR_INTERVAL_S),
         "DGAS_CLOCK_OFFSET_SECONDS": str(SENSOR_CLOCK.timestamp() - time.time()),
     }
-    workspace = str(REPO / "workspace.yaml")
+    workspace = str(REPO / "dgas_pipeline" / "workspace.yaml")
     try:
         _start(
             deployment,
