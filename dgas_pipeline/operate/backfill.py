@@ -32,6 +32,7 @@ from dgas_pipeline.defs.names import (
     RANGE_END_TAG,
     RANGE_START_TAG,
 )
+from dgas_pipeline.defs.runtime.event_batching import batch_event_writes
 from dgas_pipeline.defs.runtime.logs import LOG_RUN_CONFIG
 from dgas_pipeline.location import Location
 from dgas_pipeline.market import plan_launches
@@ -63,6 +64,7 @@ def backfill(
 ) -> dict[str, Any]:
     """Launch (or, with `wait`, run here) every planned launch of the range not done yet;
     `progress` defaults to a bar on stderr when it is a terminal."""
+    batch_event_writes()  # `--wait` runs the range runs in this process
     location, defs, instance = load_code_location()
     with instance:
         plan = plan_backfill(instance, defs, location, start, end)
