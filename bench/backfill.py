@@ -21,7 +21,9 @@ postgresql://postgres@127.0.0.1:5432 (dropped afterwards) instead of SQLite file
 planned event per asset of a range run instead of one per partition (Dagster then does not
 mark a failed range run's partitions failed; our run mirror still does).
 Dagster's batched event writes (DAGSTER_EVENT_BATCH_SIZE) are on, as in every run worker
-(`defs.runtime.event_batching`); `--unbatched` turns them off for comparison.
+(`defs.runtime.event_batching`); `--unbatched` turns them off for comparison. On PostgreSQL
+the storages are deploy/dagster.yaml's (an event log keeping its connection open);
+`--unpooled` uses dagster-postgres's own event log instead (a connection per event).
 
 `--profile` runs the range runs under cProfile and adds `range_profile`: the seconds spent
 inside each area (cumulative time of its entry points, from cProfile, so inflated by its
@@ -51,10 +53,12 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 import time_machine
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 LAST_SESSION = date(2026, 11, 20)
 SERVER = "postgresql://postgres@127.0.0.1:5432"
+STORAGES = ("run_storage", "event_log_storage", "schedule_storage")
 # Entry points of each profiled area: (end of the file path, function name).
 PROFILE_AREAS: dict[str, list[tuple[str, str]]] = {
     "dagster_events_and_storage": [
@@ -112,7 +116,9 @@ def main() -> None:
     parser.add_argument("--storage", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--planned-subset", action="store_true")
     parser.add_argument("--unbatched", action="store_true")
+    parser.add_argument("--unpooled", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-out", default="backfill-range.prof")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     work = Path(tempfile.mkdtemp(prefix="dgas-bench-backfill-"))
@@ -131,8 +137,18 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
     home.mkdir()
     instance_yaml = (REPO / "dagster.yaml").read_text()
     if "dagster" in urls:
-        dagster_url = urls["dagster"].replace("postgresql://", "postgresql+psycopg2://")
-        instance_yaml += f"\nstorage:\n  postgres:\n    postgres_url: {dagster_url}\n"
+        # The production instance's storages (deploy/dagster.yaml) on the bench database.
+        os.environ["DAGSTER_POSTGRES_URL"] = urls["dagster"].replace(
+            "postgresql://", "postgresql+psycopg2://"
+        )
+        production = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
+        storages = {k: production[k] for k in STORAGES}
+        if args.unpooled:  # dagster-postgres's own event log: a connection per event
+            storages["event_log_storage"] |= {
+                "module": "dagster_postgres.event_log",
+                "class": "PostgresEventLogStorage",
+            }
+        instance_yaml += "\n" + yaml.safe_dump(storages)
     (home / "dagster.yaml").write_text(instance_yaml)
     os.environ.update(DGAS_CONFIG=str(config), DAGSTER_HOME=str(home))
     if args.planned_subset:
@@ -237,6 +253,7 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         "sessions_per_run": step,
         "planned_subset": args.planned_subset,
         "event_batch_size": int(os.environ[BATCH_SIZE_ENV]),
+        "event_log_pooled": args.storage == "postgres" and not args.unpooled,
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "range_runs": len(per_run),
@@ -265,6 +282,8 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         }
     if profiler is not None:
         result["range_profile"] = profile_areas(pstats.Stats(profiler))
+        profiler.dump_stats(args.profile_out)  # for `python -m pstats` (or snakeviz)
+        result["range_profile_stats"] = args.profile_out
     return result
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 import yaml
 from dagster._core.run_coordinator import QueuedRunCoordinator
 
@@ -33,7 +34,7 @@ def test_production_instance_stores_runs_in_postgres_and_queues_them(
 ) -> None:
     with dg.DagsterInstance.from_config(str(production_home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert type(instance.event_log_storage).__name__ == "PooledPostgresEventLogStorage"
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         assert instance.run_monitoring_enabled and instance.run_retries_enabled
@@ -55,8 +56,9 @@ def test_production_and_embedded_instances_share_the_run_rules() -> None:
 
 def test_secrets_are_not_written_in_the_production_config() -> None:
     text = (REPO / "deploy" / "dagster.yaml").read_text()
-    storage = yaml.safe_load(text)["storage"]["postgres"]["postgres_url"]
-    assert storage == {"env": "DAGSTER_POSTGRES_URL"}
+    config = yaml.safe_load(text)
+    for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+        assert config[storage]["config"]["postgres_url"] == {"env": "DAGSTER_POSTGRES_URL"}
     assert "password" not in text.lower().replace("<password>", "")
 
 
@@ -80,3 +82,18 @@ def test_a_dagster_postgres_url_without_psycopg2_is_refused_naming_it(url: str, 
 @pytest.mark.parametrize("env", [{}, {"DAGSTER_POSTGRES_URL": "postgresql+psycopg2://d@db/dgas"}])
 def test_no_url_or_a_psycopg2_url_passes(env: dict[str, str]) -> None:
     check_dagster_postgres_url(env)
+
+
+def test_the_production_event_log_writes_every_event_on_one_open_connection(
+    production_home: Path,
+) -> None:
+    with dg.DagsterInstance.from_config(str(production_home)) as instance:
+        run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job())
+        backends = set()
+        for n in range(5):
+            instance.report_engine_event(f"event {n}", run)
+            with instance.event_log_storage.index_connection() as conn:
+                backends.add(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+        assert len(instance.all_logs(run.run_id)) == 5
+        # dagster-postgres's own event log would connect anew for each: five backends.
+        assert len(backends) == 1
