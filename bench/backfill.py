@@ -39,6 +39,7 @@ import cProfile
 import json
 import os
 import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -261,6 +262,8 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         "range_run_median_s": round(statistics.median(per_run), 3),
         "range_s_per_bar": round(range_total / bars, 4),
         "range_cpu_s_per_bar": round(cpu["range"] / bars, 4),
+        # Peak RSS of this process, which ran every run: an upper bound of the largest run's.
+        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     if per_bar:
         per_partition_total = statistics.mean(per_bar) * bars
