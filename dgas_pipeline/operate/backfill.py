@@ -31,6 +31,7 @@ from dgas_pipeline.defs.names import (
     LAUNCHED_BY_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
+    SESSIONS_PER_RANGE_RUN,
 )
 from dgas_pipeline.defs.runtime.event_batching import batch_event_writes
 from dgas_pipeline.defs.runtime.logs import LOG_RUN_CONFIG
@@ -38,11 +39,8 @@ from dgas_pipeline.location import Location
 from dgas_pipeline.market import plan_launches
 from dgas_pipeline.operate.instance import QUIET, load_code_location
 
-# Sessions of missing bars one run of `dgas backfill --wait` covers. A run has fixed costs
-# (its creation, resources, step events, a chart) that more sessions share; each session's
-# history is still computed on its own, and the run's frames hold every session's bars, so
-# memory grows with it. Measured by bench/backfill.py --sessions-per-run.
-SESSIONS_PER_RUN = 5
+# Sessions of missing bars one run of `dgas backfill --wait` covers: the range runs' size.
+SESSIONS_PER_RUN = SESSIONS_PER_RANGE_RUN
 
 
 @dataclass

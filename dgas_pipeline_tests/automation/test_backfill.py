@@ -212,18 +212,19 @@ def test_a_stretch_stops_at_sessions_per_run_sessions(deployment: Deployment) ->
             deployment.instance,
             deployment.defs,
             current_location(),
-            date(2026, 11, 16),
+            date(2026, 11, 2),
             date(2026, 11, 27),
         )
     sessions = [sorted({key[:10] for key in stretch}) for stretch in plan.cycle_stretches]
-    assert SESSIONS_PER_RUN == 5
+    assert SESSIONS_PER_RUN == 10
+    weeks = [[f"2026-11-{day:02d}" for day in range(monday, monday + 5)] for monday in (2, 9, 16)]
     assert sessions == [
-        ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"],
-        ["2026-11-23", "2026-11-24", "2026-11-25", DAY],
+        weeks[0] + weeks[1],
+        weeks[2] + ["2026-11-23", "2026-11-24", "2026-11-25", DAY],  # Thanksgiving closed
     ]
     assert plan.cycle_stretches[1][-1] == CYCLE_KEYS[-1]
-    assert sum(len(s) for s in plan.cycle_stretches) == 13 * 8 + 7
-    assert len(plan.eods) == 9
+    assert sum(len(s) for s in plan.cycle_stretches) == 13 * 18 + 7
+    assert len(plan.eods) == 19
 
 
 @pytest.mark.parametrize("planned_subset", [False, True], ids=["planned-per-bar", "planned-subset"])
