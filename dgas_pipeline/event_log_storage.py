@@ -7,15 +7,21 @@ every event it writes that way: a range run of a session plans each asset for ea
 a loaded host). Only the webserver holds a connection (`optimize_for_webserver`).
 
 This storage keeps one connection per process open (and opens more only while several
-threads write at once, closing them again), as the webserver's does. A process holds at
-most that one connection idle: the daemon, the webserver and each run worker, a handful per
-deployment. Named in `deploy/dagster.yaml` as the event log storage; everything else is
-dagster-postgres's.
+threads write at once, closing them again), as the webserver's does. It also stores a run's
+planned events (one per asset and bar, handed over as one batch when Dagster's batched
+writes are on) in one INSERT, as dagster-postgres already does for materialisations; the
+asset's row then records the last of them, which is what storing them one by one leaves.
+A process holds at most that one connection idle: the daemon, the webserver and each run
+worker, a handful per deployment. Named in `deploy/dagster.yaml` as the event log storage;
+everything else is dagster-postgres's.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dagster._core.events import DagsterEventType
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log import SqlEventLogStorageTable
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import PostgresEventLogStorage
 from dagster_postgres.utils import (
@@ -62,3 +68,25 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
             should_autocreate_tables=config_value.get("should_autocreate_tables", True),
             token_provider=get_token_provider_from_config(config_value),
         )
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        planned = [e for e in events if e.get_dagster_event().event_type == _PLANNED]
+        others = [e for e in events if e.get_dagster_event().event_type != _PLANNED]
+        if planned:
+            with self._connect() as conn:
+                rows = conn.execute(
+                    self.prepare_insert_event_batch(planned).returning(SqlEventLogStorageTable.c.id)
+                ).fetchall()
+            ids = [int(row[0]) for row in rows]
+            last = {
+                e.get_dagster_event().asset_key: (e, i) for e, i in zip(planned, ids, strict=True)
+            }
+            with self.index_transaction() as conn:
+                self._store_asset_event_tags(conn, planned, ids)
+                for event, event_id in last.values():
+                    self._store_asset_event(conn, event, event_id)
+        if others:
+            super().store_event_batch(others)
+
+
+_PLANNED = DagsterEventType.ASSET_MATERIALIZATION_PLANNED

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from dgas_pipeline.dagster_home import check_dagster_postgres_url
 from dgas_pipeline.errors import InvalidInput
@@ -97,3 +98,41 @@ def test_the_production_event_log_writes_every_event_on_one_open_connection(
         assert len(instance.all_logs(run.run_id)) == 5
         # dagster-postgres's own event log would connect anew for each: five backends.
         assert len(backends) == 1
+
+
+LETTERS = dg.StaticPartitionsDefinition(["a", "b", "c"])
+RANGE_TAGS = {"dagster/asset_partition_range_start": "a", "dagster/asset_partition_range_end": "c"}
+
+
+@dg.asset(partitions_def=LETTERS, backfill_policy=dg.BackfillPolicy.single_run())
+def letters(context: dg.AssetExecutionContext) -> None:
+    """Materialised as a range; fails when told to."""
+    if context.run.tags.get("fail"):
+        raise RuntimeError("told to fail")
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["succeeds", "fails"])
+def test_a_range_run_with_batched_events_plans_and_marks_every_partition(
+    production_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    fail: bool,
+) -> None:
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    with dg.DagsterInstance.from_config(str(production_home)) as instance:
+        tags = {**RANGE_TAGS, **({"fail": "yes"} if fail else {})}
+        result = dg.materialize([letters], instance=instance, tags=tags, raise_on_error=False)
+        assert result.success is not fail
+        # Dagster falls back to one write per event when a batch write raises, saying so.
+        assert "Exception while storing event batch" not in capfd.readouterr().err
+        planned = instance.get_records_for_run(
+            result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        ).records
+        assert sorted(r.event_log_entry.dagster_event.partition for r in planned) == ["a", "b", "c"]
+        statuses = instance.get_status_by_partition(letters.key, ["a", "b", "c"], LETTERS)
+        assert statuses is not None
+        expected = AssetPartitionStatus.FAILED if fail else AssetPartitionStatus.MATERIALIZED
+        assert set(statuses.values()) == {expected}
+        # The asset's row names the run, as when planned events are stored one by one.
+        (record,) = instance.get_asset_records([letters.key])
+        assert record.asset_entry.last_run_id == result.run_id
