@@ -11,6 +11,7 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from dgas_pipeline.dagster_home import check_dagster_postgres_url
+from dgas_pipeline.defs.runtime.event_batching import BATCH_SIZE_ENV, EVENT_BATCH_SIZE
 from dgas_pipeline.errors import InvalidInput
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,3 +137,11 @@ def test_a_range_run_with_batched_events_plans_and_marks_every_partition(
         # The asset's row names the run, as when planned events are stored one by one.
         (record,) = instance.get_asset_records([letters.key])
         assert record.asset_entry.last_run_id == result.run_id
+
+
+@pytest.mark.parametrize("unit", ["dagster-daemon.service", "dagster-webserver.service"])
+def test_the_services_creating_runs_batch_their_planned_events_as_run_workers_do(
+    unit: str,
+) -> None:
+    text = (REPO / "deploy" / "systemd" / unit).read_text(encoding="utf-8")
+    assert f"Environment={BATCH_SIZE_ENV}={EVENT_BATCH_SIZE}\n" in text

@@ -10,9 +10,11 @@ done, so a failing step still leaves its failure (and what finished before it) s
 Dagster reads the variable whenever it handles an event, in the process writing it: the run
 worker (and, with the multiprocess or Celery executor, each step's process). Every one of
 them loads the code location (`dgas_pipeline.definitions`), which calls this; so does
-`dgas backfill --wait`, which runs in the CLI. The daemon and the webserver only write the
-runs' planned events, which dagster-postgres stores one by one even in a batch, so their
-environment does not matter. An operator's own value in the environment wins.
+`dgas backfill --wait`, which runs in the CLI. The daemon and the webserver write the
+planned events of the runs they create (a backfill's, a UI launch's): one batch per run,
+which the production event log stores in one INSERT (`dgas_pipeline.event_log_storage`);
+they load no code location, so their systemd units set the variable (deploy/systemd).
+An operator's own value in the environment wins.
 """
 
 import os
