@@ -1,7 +1,7 @@
 """Backfill benchmark: range runs vs per-partition runs, side by side. Prints one JSON line.
 
     python bench/backfill.py [--symbols 100] [--sessions 252] [--sample-sessions 2]
-        [--sessions-per-run 1] [--storage sqlite|postgres] [--planned-subset]
+        [--sessions-per-run 1] [--storage sqlite|postgres] [--planned-subset] [--profile]
 
 Backfills `--sessions` sessions ending 2026-11-20 for `--symbols` synthetic tickers on a temp
 instance, as range runs of `--sessions-per-run` whole sessions each (1: what the sensor's
@@ -20,13 +20,26 @@ postgresql://postgres@127.0.0.1:5432 (dropped afterwards) instead of SQLite file
 `--planned-subset` sets Dagster's DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS: one
 planned event per asset of a range run instead of one per partition (Dagster then does not
 mark a failed range run's partitions failed; our run mirror still does).
+Dagster's batched event writes (DAGSTER_EVENT_BATCH_SIZE) are on, as in every run worker
+(`defs.runtime.event_batching`); `--unbatched` turns them off for comparison. On PostgreSQL
+the storages are deploy/dagster.yaml's (an event log keeping its connection open);
+`--unpooled` uses dagster-postgres's own event log instead (a connection per event).
+
+`--profile` runs the range runs under cProfile and adds `range_profile`: the seconds spent
+inside each area (cumulative time of its entry points, from cProfile, so inflated by its
+overhead alike) and its share of the profiled range runs. Areas nest where noted: `sql` is
+every SQL statement (Dagster's storage and ours), also counted in the area issuing it;
+`charts` is within `signals`.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -41,10 +54,32 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 import time_machine
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 LAST_SESSION = date(2026, 11, 20)
 SERVER = "postgresql://postgres@127.0.0.1:5432"
+STORAGES = ("run_storage", "event_log_storage", "schedule_storage")
+# Entry points of each profiled area: (end of the file path, function name).
+PROFILE_AREAS: dict[str, list[tuple[str, str]]] = {
+    "dagster_events_and_storage": [
+        ("dagster/_core/instance/methods/event_methods.py", "handle_new_event")
+    ],
+    "io_manager_write": [("dgas_pipeline/defs/runtime/io_manager.py", "handle_output")],
+    "io_manager_read": [("dgas_pipeline/defs/runtime/io_manager.py", "load_input")],
+    "bars": [("dgas_pipeline/cycle/bars.py", "fetch_cycle_bars")],
+    "indicators": [("dgas_pipeline/cycle/indicators.py", "compute_snapshots")],
+    "signals": [("dgas_pipeline/cycle/signals.py", "find_signals")],
+    "charts": [("dgas_pipeline/cycle/signals.py", "chart_markdown")],
+    "notifications_and_mirror_finish": [("dgas_pipeline/cycle/notifications.py", "notify_cycle")],
+    "alerts": [("dgas_pipeline/cycle/alerts_pass.py", "run_alert_rules")],
+    "mirror": [
+        ("dgas_pipeline/cycle/mirror.py", "mark_running"),
+        ("dgas_pipeline/cycle/mirror.py", "update"),
+        ("dgas_pipeline/cycle/mirror.py", "finish"),
+    ],
+    "sql": [("sqlalchemy/engine/base.py", "_execute_context")],
+}
 SIGNAL_COLUMNS = ["symbol", "signal_timestamp", "signal_type", "entry_price", "stop_loss",
                   "target_price", "confidence", "signal_strength"]  # fmt: skip
 
@@ -81,6 +116,10 @@ def main() -> None:
     parser.add_argument("--sessions-per-run", type=int, default=1)
     parser.add_argument("--storage", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--planned-subset", action="store_true")
+    parser.add_argument("--unbatched", action="store_true")
+    parser.add_argument("--unpooled", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-out", default="backfill-range.prof")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     work = Path(tempfile.mkdtemp(prefix="dgas-bench-backfill-"))
@@ -99,12 +138,27 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
     home.mkdir()
     instance_yaml = (REPO / "dgas_pipeline" / "dagster.yaml").read_text()
     if "dagster" in urls:
-        dagster_url = urls["dagster"].replace("postgresql://", "postgresql+psycopg2://")
-        instance_yaml += f"\nstorage:\n  postgres:\n    postgres_url: {dagster_url}\n"
+        # The production instance's storages (deploy/dagster.yaml) on the bench database.
+        os.environ["DAGSTER_POSTGRES_URL"] = urls["dagster"].replace(
+            "postgresql://", "postgresql+psycopg2://"
+        )
+        production = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
+        storages = {k: production[k] for k in STORAGES}
+        if args.unpooled:  # dagster-postgres's own event log: a connection per event
+            storages["event_log_storage"] |= {
+                "module": "dagster_postgres.event_log",
+                "class": "PostgresEventLogStorage",
+            }
+        instance_yaml += "\n" + yaml.safe_dump(storages)
     (home / "dagster.yaml").write_text(instance_yaml)
     os.environ.update(DGAS_CONFIG=str(config), DAGSTER_HOME=str(home))
     if args.planned_subset:
         os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] = "true"
+    from dgas_pipeline.defs.runtime.event_batching import BATCH_SIZE_ENV, batch_event_writes
+
+    if args.unbatched:
+        os.environ[BATCH_SIZE_ENV] = "0"
+    batch_event_writes()
     sys.path.insert(0, str(REPO))
 
     with time_machine.travel(pd.Timestamp("2026-11-21T12:00:00-05:00").to_pydatetime()):
@@ -141,17 +195,21 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
             return rows[SIGNAL_COLUMNS].sort_values(SIGNAL_COLUMNS[:3], ignore_index=True)
 
         cpu = {"range": 0.0, "per_partition": 0.0}
+        profiler = cProfile.Profile() if args.profile else None
 
         def timed(**where: object) -> float:
+            ranged = "partition_key" not in where
             began, began_cpu = time.perf_counter(), time.process_time()
+            if profiler is not None and ranged:
+                profiler.enable()
             result = job.execute_in_process(
                 instance=instance, run_config=QUIET, raise_on_error=False, **where
             )
+            if profiler is not None and ranged:
+                profiler.disable()
             if not result.success:
                 raise SystemExit(f"run {result.run_id} failed: {where}")
-            cpu["per_partition" if "partition_key" in where else "range"] += (
-                time.process_time() - began_cpu
-            )
+            cpu["range" if ranged else "per_partition"] += time.process_time() - began_cpu
             return time.perf_counter() - began
 
         per_run: list[float] = []
@@ -195,11 +253,17 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         "storage": args.storage,
         "sessions_per_run": step,
         "planned_subset": args.planned_subset,
+        "event_batch_size": int(os.environ[BATCH_SIZE_ENV]),
+        "event_log_pooled": args.storage == "postgres" and not args.unpooled,
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
         "range_runs": len(per_run),
         "range_runs_total_s": round(range_total, 1),
         "range_run_median_s": round(statistics.median(per_run), 3),
         "range_s_per_bar": round(range_total / bars, 4),
         "range_cpu_s_per_bar": round(cpu["range"] / bars, 4),
+        # Peak RSS of this process, which ran every run: an upper bound of the largest run's.
+        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     if per_bar:
         per_partition_total = statistics.mean(per_bar) * bars
@@ -219,7 +283,27 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
             "sample_signals": len(live),
             "sample_signals_identical": bool(len(live) == len(ranged) and live.equals(ranged)),
         }
+    if profiler is not None:
+        result["range_profile"] = profile_areas(pstats.Stats(profiler))
+        profiler.dump_stats(args.profile_out)  # for `python -m pstats` (or snakeviz)
+        result["range_profile_stats"] = args.profile_out
     return result
+
+
+def profile_areas(stats: pstats.Stats) -> dict[str, dict[str, float]]:
+    """Cumulative seconds inside each area's entry points, and their share of the total."""
+    table = stats.stats  # type: ignore[attr-defined]  # {(file, line, name): (cc, nc, tt, ct, callers)}
+    total = float(stats.total_tt)  # type: ignore[attr-defined]
+    areas: dict[str, dict[str, float]] = {}
+    for area, entries in PROFILE_AREAS.items():
+        seconds = sum(
+            values[3]
+            for (path, _, name), values in table.items()
+            if any(path.endswith(end) and name == fn for end, fn in entries)
+        )
+        areas[area] = {"s": round(seconds, 2), "share": round(seconds / total, 3)}
+    areas["profiled_total"] = {"s": round(total, 2), "share": 1.0}
+    return areas
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import dagster as dg
 
 from dgas_pipeline.dagster_home import check_dagster_postgres_url
 from dgas_pipeline.defs import build_definitions
+from dgas_pipeline.defs.runtime.event_batching import batch_event_writes
 from dgas_pipeline.location import current_location
 
 
@@ -17,4 +18,5 @@ from dgas_pipeline.location import current_location
 def defs() -> dg.Definitions:
     """The definitions of the location `DGAS_CONFIG` names (else `./dgas.yaml`, defaults)."""
     check_dagster_postgres_url()
+    batch_event_writes()  # the run worker's asset events (the code server's runs inherit it)
     return build_definitions(current_location())

@@ -13,6 +13,8 @@ is given, never when a module is imported. Bodies call `cycle/` and show its met
 - `partitions.py`: partitions whose keys are the planner's; `names.py`: names others use.
 """
 
+from datetime import date, datetime
+
 import dagster as dg
 
 from dgas_pipeline.defs.automation.reconcile import (
@@ -40,11 +42,18 @@ def build_definitions(location: Location) -> dg.Definitions:
     """The code location of `location`: its config and exchange clock decide everything."""
     config, market = location.config, location.market
     cycles = cycle_partitions(market, config.partitions_start, config.interval_delta)
+    opens, closes = market.regular_hours()
+    session = datetime.combine(date.min, closes) - datetime.combine(date.min, opens)
+    bars_per_session = session // config.interval_delta
     sessions = session_partitions(market, config.partitions_start)
     weeks = week_partitions(market, config.partitions_start)
     cycle, eod, calibration = cycle_job(location), eod_job(location), calibration_report_job()
     return dg.Definitions(
-        assets=[*cycle_assets(cycles), *eod_assets(sessions), *report_assets(weeks)],
+        assets=[
+            *cycle_assets(cycles, bars_per_session),
+            *eod_assets(sessions),
+            *report_assets(weeks),
+        ],
         asset_checks=cycle_checks(cycles),
         jobs=[cycle, eod, metrics_rollup_job, calibration, watchlist_job],
         schedules=build_schedules(location, calibration),

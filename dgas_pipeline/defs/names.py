@@ -69,3 +69,11 @@ def metrics_run_key(period: str, key: str) -> str:
 def calibration_run_key(monday: date) -> str:
     """`calibration:<Monday>`: the weekly calibration report of a week."""
     return f"calibration:{monday.isoformat()}"
+
+
+# Sessions of bars one range run covers, whoever launches it (`dgas backfill --wait` and the
+# Dagster backfills of `dgas backfill` and the UI). A run has fixed costs (its creation,
+# resources, step events, a chart) that more sessions share; its frames hold every session's
+# bars, so memory grows with it. Chosen with bench/backfill.py --sessions-per-run
+# (docs/performance-backfill.md): 10 sessions of 100 symbols peak under 1 GiB.
+SESSIONS_PER_RANGE_RUN = 10

@@ -3,9 +3,11 @@
 For each message and channel, under a lock every process on the database shares
 (`store.locks`), so a concurrent run of the same bar waits instead of sending too: claim it
 in the delivery log (its own short transaction), so a message already SENT (or retired as
-STALE) is skipped; a stale message is recorded STALE and never sent late; otherwise send
+STALE) is skipped; then send
 with retries (exponential backoff, full jitter) and record SENT or FAILED. The send happens
-outside any transaction: a slow SMTP server must not hold a write lock on SQLite.
+outside any transaction: a slow SMTP server must not hold a write lock on SQLite. Stale
+messages (a backfill's: thousands per run) are never sent late: all of them are recorded
+STALE in one transaction (`retire_notifications`), unless already SENT.
 
 A failing channel never raises: it is reported, the run becomes PARTIAL, and the other
 channels still deliver. What does raise is the database itself failing: then nothing
@@ -29,9 +31,13 @@ from dgas_pipeline.notify.settings import ChannelSettings, NotificationSettings
 from dgas_pipeline.notify.urls import SecretResolver
 from dgas_pipeline.store.engine import write_transaction
 from dgas_pipeline.store.locks import exclusive
-from dgas_pipeline.store.repositories import claim_notification, mark_notification
+from dgas_pipeline.store.repositories import (
+    claim_notification,
+    mark_notification,
+    retire_notifications,
+)
 
-SENT, FAILED, STALE = "SENT", "FAILED", "STALE"
+SENT, FAILED = "SENT", "FAILED"
 
 
 @dataclass
@@ -82,7 +88,15 @@ def deliver(
         _ChannelRun(channel, settings.channel_field(index), resolve_secret)
         for index, channel in enumerate(settings.channels)
     ]
-    for message in messages:
+    stale = [m for m in messages if m.stale]
+    if stale:  # a backfill's messages: many, none sent, retired together
+        with write_transaction(engine) as conn:
+            for channel in channels:
+                pairs = [(m.message_key, m.signal_id) for m in stale]
+                retired = retire_notifications(conn, channel.name, pairs)
+                report.stale += retired
+                report.skipped += len(pairs) - retired
+    for message in (m for m in messages if not m.stale):
         for channel in channels:
             _deliver_one(engine, message, channel, settings, report, sleep, rng)
     return report
@@ -135,11 +149,6 @@ def _deliver_one(
         with write_transaction(engine) as conn:
             if not claim_notification(conn, key, channel.name, message.signal_id):
                 report.skipped += 1
-                return
-            if message.stale:
-                # Claimed and retired in one transaction: a concurrent claimer cannot send it.
-                mark_notification(conn, key, channel.name, STALE)
-                report.stale += 1
                 return
         error = _send_with_retries(message, channel, settings, sleep, rng)
         with write_transaction(engine) as conn:

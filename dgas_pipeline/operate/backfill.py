@@ -31,17 +31,16 @@ from dgas_pipeline.defs.names import (
     LAUNCHED_BY_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
+    SESSIONS_PER_RANGE_RUN,
 )
+from dgas_pipeline.defs.runtime.event_batching import batch_event_writes
 from dgas_pipeline.defs.runtime.logs import LOG_RUN_CONFIG
 from dgas_pipeline.location import Location
 from dgas_pipeline.market import plan_launches
 from dgas_pipeline.operate.instance import QUIET, load_code_location
 
-# Sessions of missing bars one run of `dgas backfill --wait` covers. A run has fixed costs
-# (its creation, resources, step events, a chart) that more sessions share; each session's
-# history is still computed on its own, and the run's frames hold every session's bars, so
-# memory grows with it. Measured by bench/backfill.py --sessions-per-run.
-SESSIONS_PER_RUN = 5
+# Sessions of missing bars one run of `dgas backfill --wait` covers: the range runs' size.
+SESSIONS_PER_RUN = SESSIONS_PER_RANGE_RUN
 
 
 @dataclass
@@ -63,6 +62,7 @@ def backfill(
 ) -> dict[str, Any]:
     """Launch (or, with `wait`, run here) every planned launch of the range not done yet;
     `progress` defaults to a bar on stderr when it is a terminal."""
+    batch_event_writes()  # `--wait` runs the range runs in this process
     location, defs, instance = load_code_location()
     with instance:
         plan = plan_backfill(instance, defs, location, start, end)

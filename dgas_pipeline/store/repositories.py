@@ -51,6 +51,8 @@ _SIGNAL_FIELDS_KEPT_ON_UPSERT: Final = frozenset(
 _OUTCOME_FIELDS: Final = ("outcome", "actual_high", "actual_low", "actual_close", "pnl_pct")
 _SCHEDULER_SINGLETON_ID: Final = 1
 _DONE_NOTIFICATION_STATUSES: Final = frozenset({"SENT", "STALE"})
+# Messages per statement when retiring many (SQLite binds at most 32,766 parameters).
+_RETIRE_CHUNK: Final = 1000
 
 
 class _Keep:
@@ -305,6 +307,52 @@ def claim_notification(
         sa.update(notification_log).where(key).values(attempts=notification_log.c.attempts + 1)
     )
     return True
+
+
+def retire_notifications(
+    conn: Connection, channel: str, messages: Sequence[tuple[str, int | None]]
+) -> int:
+    """Mark these messages (key, signal id) STALE on `channel`, as `claim_notification` then
+    `mark_notification(..., "STALE")` would one by one, in a few statements; how many were
+    retired (the others were SENT or STALE already and are left as they are).
+
+    Stale messages are never sent, so retiring them needs no lock beyond the rows': a run
+    sending one of them at the same time still sends it at most once (its SENT wins).
+    """
+    retired = 0
+    for start in range(0, len(messages), _RETIRE_CHUNK):
+        chunk = messages[start : start + _RETIRE_CHUNK]
+        keys = [key for key, _ in chunk]
+        conn.execute(
+            _insert(conn, notification_log)
+            .values(
+                [
+                    {"message_key": key, "channel": channel, "signal_id": sid, "status": "PENDING"}
+                    for key, sid in chunk
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["message_key", "channel"])
+        )
+        where = sa.and_(
+            notification_log.c.channel == channel, notification_log.c.message_key.in_(keys)
+        )
+        rows = conn.execute(
+            sa.select(notification_log.c.message_key, notification_log.c.status)
+            .where(where)
+            .with_for_update()
+        ).all()
+        open_keys = [key for key, status in rows if status not in _DONE_NOTIFICATION_STATUSES]
+        if open_keys:
+            conn.execute(
+                sa.update(notification_log)
+                .where(
+                    notification_log.c.channel == channel,
+                    notification_log.c.message_key.in_(open_keys),
+                )
+                .values(attempts=notification_log.c.attempts + 1, status="STALE", last_error=None)
+            )
+        retired += len(open_keys)
+    return retired
 
 
 def mark_notification(

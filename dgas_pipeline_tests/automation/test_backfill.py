@@ -6,6 +6,7 @@ bars (09:30..12:30) and its EOD are planned. On SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 import time_machine
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from dgas_pipeline import analysis
 from dgas_pipeline.cycle.eod import OUTCOME_FIELDS
+from dgas_pipeline.defs.runtime.event_batching import BATCH_SIZE_ENV, EVENT_BATCH_SIZE
 from dgas_pipeline.location import current_location
 from dgas_pipeline.operate.backfill import SESSIONS_PER_RUN, plan_backfill
 from dgas_pipeline.store import tables
@@ -25,6 +28,7 @@ DAY = "2026-11-27"
 BARS = ("09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30")
 CYCLE_KEYS = [f"{DAY}-{bar}" for bar in BARS]
 SATURDAY_NOON = et("2026-11-28 12:00")
+PLANNED_SUBSET_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
 def backfill(env: Deployment, *flags: str) -> tuple[int, dict, str]:
@@ -208,15 +212,56 @@ def test_a_stretch_stops_at_sessions_per_run_sessions(deployment: Deployment) ->
             deployment.instance,
             deployment.defs,
             current_location(),
-            date(2026, 11, 16),
+            date(2026, 11, 2),
             date(2026, 11, 27),
         )
     sessions = [sorted({key[:10] for key in stretch}) for stretch in plan.cycle_stretches]
-    assert SESSIONS_PER_RUN == 5
+    assert SESSIONS_PER_RUN == 10
+    weeks = [[f"2026-11-{day:02d}" for day in range(monday, monday + 5)] for monday in (2, 9, 16)]
     assert sessions == [
-        ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"],
-        ["2026-11-23", "2026-11-24", "2026-11-25", DAY],
+        weeks[0] + weeks[1],
+        weeks[2] + ["2026-11-23", "2026-11-24", "2026-11-25", DAY],  # Thanksgiving closed
     ]
     assert plan.cycle_stretches[1][-1] == CYCLE_KEYS[-1]
-    assert sum(len(s) for s in plan.cycle_stretches) == 13 * 8 + 7
-    assert len(plan.eods) == 9
+    assert sum(len(s) for s in plan.cycle_stretches) == 13 * 18 + 7
+    assert len(plan.eods) == 19
+
+
+@pytest.mark.parametrize("planned_subset", [False, True], ids=["planned-per-bar", "planned-subset"])
+def test_a_range_run_failing_half_way_with_batched_events_still_shows_its_bars_failed(
+    deployment: Deployment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    planned_subset: bool,
+) -> None:
+    # Unset before the command, so what turns batching on is `dgas backfill` itself.
+    monkeypatch.setenv(BATCH_SIZE_ENV, "unset")
+    monkeypatch.delenv(BATCH_SIZE_ENV)
+    if planned_subset:  # Dagster's opt-in: one planned event per asset of a range run
+        monkeypatch.setenv(PLANNED_SUBSET_ENV, "true")
+    with alerts_failing(deployment, tmp_path):
+        code, result, _ = backfill(deployment, "--wait")
+    assert os.environ[BATCH_SIZE_ENV] == str(EVENT_BATCH_SIZE)
+    assert (code, result["launched"], result["failed_runs"]) == (1, 8, 1)
+    (cycle,) = [r for r in result["runs"] if r["kind"] == "cycle"]
+    assert (cycle["partitions"], cycle["success"]) == (CYCLE_KEYS, False)
+
+    # Our run mirror: every bar of the range run failed, naming the asset that failed.
+    rows = {r["partition_key"]: r for r in deployment.runs()}
+    assert {rows[key]["status"] for key in CYCLE_KEYS} == {"FAILED"}
+    assert all("alert engine exploded" in str(rows[key]["errors"]) for key in CYCLE_KEYS), rows
+
+    # Dagster's own partition status: the batched materialisations of the steps that
+    # finished are all stored; the failed asset's bars are failed unless planned events
+    # name the subset (Dagster then has nothing per bar to mark failed: the mirror shows it).
+    instance = deployment.instance
+    partitions_def = deployment.defs.resolve_assets_def("alerts").partitions_def
+    assert partitions_def is not None
+
+    def status(asset: str) -> set[object]:
+        found = instance.get_status_by_partition(dg.AssetKey(asset), CYCLE_KEYS, partitions_def)
+        assert found is not None
+        return set(found.values())
+
+    assert status("notifications") == {AssetPartitionStatus.MATERIALIZED}
+    assert status("alerts") == ({None} if planned_subset else {AssetPartitionStatus.FAILED})

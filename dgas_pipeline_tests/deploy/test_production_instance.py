@@ -5,10 +5,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 import yaml
 from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from dgas_pipeline.dagster_home import check_dagster_postgres_url
+from dgas_pipeline.defs.runtime.event_batching import BATCH_SIZE_ENV, EVENT_BATCH_SIZE
 from dgas_pipeline.errors import InvalidInput
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +36,7 @@ def test_production_instance_stores_runs_in_postgres_and_queues_them(
 ) -> None:
     with dg.DagsterInstance.from_config(str(production_home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert type(instance.event_log_storage).__name__ == "PooledPostgresEventLogStorage"
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         assert instance.run_monitoring_enabled and instance.run_retries_enabled
@@ -55,8 +58,9 @@ def test_production_and_embedded_instances_share_the_run_rules() -> None:
 
 def test_secrets_are_not_written_in_the_production_config() -> None:
     text = (REPO / "deploy" / "dagster.yaml").read_text()
-    storage = yaml.safe_load(text)["storage"]["postgres"]["postgres_url"]
-    assert storage == {"env": "DAGSTER_POSTGRES_URL"}
+    config = yaml.safe_load(text)
+    for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+        assert config[storage]["config"]["postgres_url"] == {"env": "DAGSTER_POSTGRES_URL"}
     assert "password" not in text.lower().replace("<password>", "")
 
 
@@ -80,3 +84,64 @@ def test_a_dagster_postgres_url_without_psycopg2_is_refused_naming_it(url: str, 
 @pytest.mark.parametrize("env", [{}, {"DAGSTER_POSTGRES_URL": "postgresql+psycopg2://d@db/dgas"}])
 def test_no_url_or_a_psycopg2_url_passes(env: dict[str, str]) -> None:
     check_dagster_postgres_url(env)
+
+
+def test_the_production_event_log_writes_every_event_on_one_open_connection(
+    production_home: Path,
+) -> None:
+    with dg.DagsterInstance.from_config(str(production_home)) as instance:
+        run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job())
+        backends = set()
+        for n in range(5):
+            instance.report_engine_event(f"event {n}", run)
+            with instance.event_log_storage.index_connection() as conn:
+                backends.add(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+        assert len(instance.all_logs(run.run_id)) == 5
+        # dagster-postgres's own event log would connect anew for each: five backends.
+        assert len(backends) == 1
+
+
+LETTERS = dg.StaticPartitionsDefinition(["a", "b", "c"])
+RANGE_TAGS = {"dagster/asset_partition_range_start": "a", "dagster/asset_partition_range_end": "c"}
+
+
+@dg.asset(partitions_def=LETTERS, backfill_policy=dg.BackfillPolicy.single_run())
+def letters(context: dg.AssetExecutionContext) -> None:
+    """Materialised as a range; fails when told to."""
+    if context.run.tags.get("fail"):
+        raise RuntimeError("told to fail")
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["succeeds", "fails"])
+def test_a_range_run_with_batched_events_plans_and_marks_every_partition(
+    production_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    fail: bool,
+) -> None:
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    with dg.DagsterInstance.from_config(str(production_home)) as instance:
+        tags = {**RANGE_TAGS, **({"fail": "yes"} if fail else {})}
+        result = dg.materialize([letters], instance=instance, tags=tags, raise_on_error=False)
+        assert result.success is not fail
+        # Dagster falls back to one write per event when a batch write raises, saying so.
+        assert "Exception while storing event batch" not in capfd.readouterr().err
+        planned = instance.get_records_for_run(
+            result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        ).records
+        assert sorted(r.event_log_entry.dagster_event.partition for r in planned) == ["a", "b", "c"]
+        statuses = instance.get_status_by_partition(letters.key, ["a", "b", "c"], LETTERS)
+        assert statuses is not None
+        expected = AssetPartitionStatus.FAILED if fail else AssetPartitionStatus.MATERIALIZED
+        assert set(statuses.values()) == {expected}
+        # The asset's row names the run, as when planned events are stored one by one.
+        (record,) = instance.get_asset_records([letters.key])
+        assert record.asset_entry.last_run_id == result.run_id
+
+
+@pytest.mark.parametrize("unit", ["dagster-daemon.service", "dagster-webserver.service"])
+def test_the_services_creating_runs_batch_their_planned_events_as_run_workers_do(
+    unit: str,
+) -> None:
+    text = (REPO / "deploy" / "systemd" / unit).read_text(encoding="utf-8")
+    assert f"Environment={BATCH_SIZE_ENV}={EVENT_BATCH_SIZE}\n" in text

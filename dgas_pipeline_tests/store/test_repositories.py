@@ -313,3 +313,27 @@ def test_recomputing_a_metric_period_replaces_its_value(engine: Engine) -> None:
         repo.upsert_metrics(conn, [metric_row(aggregation_period="weekly")])
         daily = repo.metrics(conn, "latency_p95", "daily", datetime(2025, 1, 1, tzinfo=UTC))
     assert [(m["metric_value"], m["metadata"]) for m in daily] == [(900.0, {"n": 42})]
+
+
+def test_retiring_many_messages_marks_those_not_done_stale_as_claims_would(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        for key, previous in [("s:1", "SENT"), ("s:2", "FAILED"), ("s:3", "PENDING")]:
+            repo.claim_notification(conn, key, "email")
+            repo.mark_notification(conn, key, "email", previous, "was")
+        messages: list[tuple[str, int | None]] = [(f"s:{n}", None) for n in range(1, 6)]
+        assert repo.retire_notifications(conn, "email", messages) == 4
+        assert repo.retire_notifications(conn, "email", messages) == 0  # all done now
+    with engine.connect() as conn:
+        rows = {
+            r["message_key"]: (r["status"], r["attempts"], r["last_error"], r["signal_id"])
+            for r in conn.execute(sa.select(notification_log)).mappings()
+        }
+    assert rows == {
+        "s:1": ("SENT", 1, "was", None),  # left as it was
+        "s:2": ("STALE", 2, None, None),
+        "s:3": ("STALE", 2, None, None),
+        "s:4": ("STALE", 1, None, None),
+        "s:5": ("STALE", 1, None, None),
+    }

@@ -13,7 +13,7 @@ from dgas_pipeline.cycle.bars import fetch_cycle_bars
 from dgas_pipeline.cycle.indicators import compute_snapshots
 from dgas_pipeline.cycle.notifications import notify_cycle
 from dgas_pipeline.cycle.signals import find_signals
-from dgas_pipeline.defs.names import CYCLE_GROUP
+from dgas_pipeline.defs.names import CYCLE_GROUP, SESSIONS_PER_RANGE_RUN
 from dgas_pipeline.defs.runtime.metadata import materialized, output
 from dgas_pipeline.defs.runtime.resources import (
     DatabaseResource,
@@ -37,12 +37,18 @@ class CycleConfig(dg.Config):
     symbols: list[str] = []  # noqa: RUF012 - pydantic copies defaults per instance
 
 
-def cycle_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """The cycle's assets on `partitions` (the location's cycle bars)."""
+def cycle_assets(
+    partitions: dg.PartitionsDefinition, bars_per_session: int
+) -> list[dg.AssetsDefinition]:
+    """The cycle's assets on `partitions` (the location's cycle bars). A Dagster backfill
+    (the UI's, `dgas backfill`'s) runs them as range runs of up to SESSIONS_PER_RANGE_RUN
+    full sessions of bars, so a year's backfill is not one run holding a year of frames."""
     common = {
         "partitions_def": partitions,
         "group_name": CYCLE_GROUP,
-        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "backfill_policy": dg.BackfillPolicy.multi_run(
+            max_partitions_per_run=SESSIONS_PER_RANGE_RUN * bars_per_session
+        ),
     }
 
     @dg.asset(retry_policy=PROVIDER_RETRY, kinds={"pandas"}, **common)

@@ -1,10 +1,13 @@
-"""Frames between assets as Parquet files, one per partition, read back for ranges too.
+"""Frames between assets as Parquet files, one name per partition, read back for ranges too.
 
 Pickle would tie stored frames to library versions and run arbitrary code on load; Parquet
 keeps dtypes (tz-aware timestamps included) and is readable by any analyst tool. A range run
-(a backfill of a whole session in one run) writes a frame with a `partition_key` column; it
-is split so every partition has its own file, and a later single-partition run reads the same
-file a live run would have written.
+(a backfill of sessions in one run) writes a frame with a `partition_key` column as ONE file,
+hard-linked under every partition's name: one Parquet write per asset and run instead of one
+per bar (a year's backfill has 3,276 bars). Reading a partition (a later live run, a retry)
+reads the file its name points to and keeps that partition's rows; a range read reads each
+distinct file once. A live run replaces its own partition's name with a file of its own,
+leaving the range's other partitions as they were.
 
 Columns of nested documents (a signal's `pattern_context`) are stored as JSON text and decoded
 on read: Arrow would turn them into structs (every row gaining the keys of every other row)
@@ -12,11 +15,14 @@ holding NumPy arrays instead of lists, so what a later step reads would not be w
 """
 
 import json
+import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -40,21 +46,18 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a DataFrame")
         if not context.has_asset_partitions:
-            self._write(self._path(context.asset_key, None), obj)
+            self._write([self._path(context.asset_key, None)], obj)
             return
         keys = context.asset_partition_keys
         if len(keys) == 1 and PARTITION_COLUMN not in obj.columns:
-            self._write(self._path(context.asset_key, keys[0]), obj)
+            self._write([self._path(context.asset_key, keys[0])], obj)
             return
         if PARTITION_COLUMN not in obj.columns:
             raise ValueError(
                 f"{context.asset_key.to_user_string()}: a range output needs a "
                 f"'{PARTITION_COLUMN}' column to split by"
             )
-        groups = dict(tuple(obj.groupby(PARTITION_COLUMN, sort=False)))
-        for key in keys:
-            part = groups.get(key, obj.iloc[0:0])
-            self._write(self._path(context.asset_key, key), part.reset_index(drop=True))
+        self._write([self._path(context.asset_key, key) for key in keys], obj)
         context.add_output_metadata({"partitions_written": len(keys), "rows": len(obj)})
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
@@ -70,9 +73,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         cached = self._last_read.get(asset_key)
         if cached is not None and cached[0] == stamp:
             return cached[1].copy(deep=False)
-        frames = [_read(path) for path in paths]
-        nonempty = [f for f in frames if len(f)]
-        frame = pd.concat(nonempty, ignore_index=True) if nonempty else frames[0]
+        keys = context.asset_partition_keys if context.has_asset_partitions else [None]
+        frame = _read_partitions(list(zip(paths, stamp, keys, strict=True)))
         self._last_read[asset_key] = (stamp, frame)
         return frame.copy(deep=False)
 
@@ -81,21 +83,64 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return Path(self.base_dir).joinpath(*asset_key.path, f"{name}.parquet")
 
     @staticmethod
-    def _write(path: Path, frame: pd.DataFrame) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A name of its own: two runs of one partition at once must not share a temporary
+    def _write(paths: list[Path], frame: pd.DataFrame) -> None:
+        """One file, under every name of `paths`, each name replaced atomically."""
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        # Names of their own: two runs of one partition at once must not share a temporary
         # file (one would rename the other's away and fail).
-        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp = paths[0].with_name(f"{paths[0].name}.{uuid.uuid4().hex}.tmp")
         nested = [c for c in frame.columns if _is_nested(frame[c])]
         encoded = frame.assign(**{c: frame[c].map(_dump_json) for c in nested})
         table = pa.Table.from_pandas(encoded, preserve_index=False)
         metadata = {**(table.schema.metadata or {}), JSON_COLUMNS_KEY: json.dumps(nested).encode()}
         try:
             pq.write_table(table.replace_schema_metadata(metadata), tmp)
-            tmp.replace(path)  # atomic: a crashed run never leaves half a file behind
-        except BaseException:
+            for path in paths:
+                # atomic: a crashed run never leaves half a file behind
+                _link(tmp, path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")).replace(path)
+        finally:
             tmp.unlink(missing_ok=True)  # nor a failed write its temporary file
-            raise
+
+
+def _link(source: Path, target: Path) -> Path:
+    """`target` as a hard link of `source` (a copy where the filesystem has no links)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return target
+
+
+def _read_partitions(
+    parts: list[tuple[Path, tuple[str, int, int, int], str | None]],
+) -> pd.DataFrame:
+    """The rows of these (path, stamp, partition key) parts, in partition order: each
+    distinct file read once, keeping the rows of the partitions asked for."""
+    files: dict[int, tuple[Path, list[int]]] = {}
+    for position, (path, stamp, _key) in enumerate(parts):
+        files.setdefault(stamp[1], (path, []))[1].append(position)
+    keys = [key for _, _, key in parts]
+    frames: list[pd.DataFrame] = []
+    order: list[np.ndarray] = []
+    for path, positions in files.values():
+        frame = _read(path)
+        if PARTITION_COLUMN in frame.columns and keys[0] is not None:
+            wanted = {keys[p]: p for p in positions}
+            at = frame[PARTITION_COLUMN].map(wanted)
+            if at.isna().any():
+                frame, at = frame[at.notna()].reset_index(drop=True), at[at.notna()]
+            order.append(at.to_numpy(dtype=np.int64))
+        else:  # a live run's file: its one partition
+            order.append(np.full(len(frame), positions[0], dtype=np.int64))
+        frames.append(frame)
+    nonempty = [f for f in frames if len(f)]
+    if len(nonempty) <= 1:
+        return nonempty[0] if nonempty else frames[0]
+    frame = pd.concat(nonempty, ignore_index=True)
+    rank = np.concatenate([o for o, f in zip(order, frames, strict=True) if len(f)])
+    if (np.diff(rank) < 0).any():  # as a read of each partition's file in turn would be
+        frame = frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    return frame
 
 
 def _read(path: Path) -> pd.DataFrame:
