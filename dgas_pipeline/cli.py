@@ -446,6 +446,7 @@ def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
             )
     from dgas_pipeline.operate.run_once import run_once
 
+    args.render = functools.partial(render_run, tz_name=market.tz.key)
     with progress_note(f"run-once: running the cycle of the bar closed by {_local(iso(at))}"):
         return run_once(bar, symbols)
 
@@ -723,7 +724,7 @@ def render_calendar(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_run(result: dict[str, Any]) -> str:
+def render_run(result: dict[str, Any], tz_name: str = "America/New_York") -> str:
     timings = ", ".join(f"{k} {v}" for k, v in result["timings_ms"].items() if v is not None)
     lines = [
         f"{result['status']}: cycle {result['partition_key']} (run {result['run_id']})",
@@ -731,6 +732,10 @@ def render_run(result: dict[str, Any]) -> str:
         f"signals {result['signals']}; {timings}",
     ]
     lines.extend(f"error: {e}" for e in result["errors"])
+    # The cycle's signals and their deliveries (operate/signals_report.py).
+    from dgas_pipeline.operate.signals_report import render_signals
+
+    lines += ["", *render_signals(result.get("signal_details", []), tz_name)]
     return "\n".join(lines)
 
 

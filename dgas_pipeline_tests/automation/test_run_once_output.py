@@ -1,0 +1,56 @@
+"""`dgas run-once` shows the cycle's signals and what became of each notification.
+
+The 11:00 bar of Friday 2026-11-27 (ends 11:30) has signals on the default synthetic
+watchlist; run at 11:35 they go out on the console, run again they were already sent, and a
+bar run a day later is stored, not sent.
+"""
+
+from __future__ import annotations
+
+import time_machine
+
+from dgas_pipeline_tests.automation.conftest import Deployment, et
+
+DAY = "2026-11-27"
+
+
+def test_run_once_lists_signals_sent_then_already_sent(deployment: Deployment) -> None:
+    env = deployment
+    with time_machine.travel(et(f"{DAY} 11:35"), tick=True):
+        code, live, _ = env.dgas("run-once", "--at", f"{DAY}T11:35-05:00", "--json")
+        assert (code, live["status"]) == (0, "SUCCESS")
+        rows = live["signal_details"]
+        assert len(rows) == live["signals"] > 0
+        for row in rows:
+            assert row["partition_key"] == f"{DAY}-11:00"
+            assert row["bar_closed"] == "2026-11-27T16:30:00Z"  # 11:30 ET
+            assert row["stop"] != row["entry"] != row["target"]
+            assert 0 <= row["confidence"] <= 1 and 0 <= row["strength"] <= 1
+            assert [(d["channel"], d["status"]) for d in row["deliveries"]] == [("console", "sent")]
+
+        code, again, _ = env.dgas("run-once", "--at", f"{DAY}T11:35-05:00", "--json")
+    assert code == 0
+    assert [r["id"] for r in again["signal_details"]] == [r["id"] for r in rows]
+    statuses = {d["status"] for r in again["signal_details"] for d in r["deliveries"]}
+    assert statuses == {"already_sent"}
+
+
+def test_run_once_of_an_old_bar_says_stale_and_how_old_in_the_table(
+    deployment: Deployment,
+) -> None:
+    env = deployment
+    # A day and two hours after the bar closed (11:30 Friday -> 13:30 Saturday).
+    with time_machine.travel(et("2026-11-28 13:30"), tick=False):
+        code, text, err = env.dgas("run-once", "--at", f"{DAY}T11:35-05:00")
+    assert (code, err) == (0, "")
+    lines = text.splitlines()
+    assert lines[0].startswith("SUCCESS: cycle 2026-11-27-11:00 ")
+    header = next(i for i, line in enumerate(lines) if line.startswith("symbol "))
+    assert lines[header - 1].startswith("signals (") and "times ET" in lines[header - 1]
+    assert lines[header].split() == [
+        "symbol", "direction", "tf", "bar", "closed", "entry", "stop", "target",
+        "conf", "str", "outcome", "patterns",
+    ]  # fmt: skip
+    first = lines[header + 1].split()
+    assert first[3:5] == ["11-27", "11:30"]
+    assert lines[header + 2] == "    console: stale: bar closed 1 d 2 h ago, stored not sent"
