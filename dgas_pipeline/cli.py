@@ -32,6 +32,7 @@ from dgas_pipeline.market import (
 )
 from dgas_pipeline.market.bars import Bar, cycle_bar_due_by
 from dgas_pipeline.market.sessions import TradingSession
+from dgas_pipeline.operate import signals as signal_commands
 from dgas_pipeline.tickers import check_ticker, check_tickers
 from dgas_pipeline.watchlists import commands as watchlist_commands
 
@@ -45,7 +46,7 @@ MAX_PLANNED_LAUNCHES = 100_000
 # DAGSTER_HOME or database URL that cannot work is bad input naming the variable, not a
 # traceback from deep inside Dagster or SQLAlchemy halfway through the command.
 NEEDS_DAGSTER_HOME = frozenset({"run-once", "backfill", "status"})
-NEEDS_DATABASE = NEEDS_DAGSTER_HOME | {"watchlist", "api", "db"}
+NEEDS_DATABASE = NEEDS_DAGSTER_HOME | {"watchlist", "api", "db", "signals"}
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -228,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     alert_commands.add_commands(commands, common, _Parser)
     # `db upgrade|downgrade|current`
     db_commands.add_commands(commands, common, _Parser)
+    # `signals [--date D] [--symbol S] [--status S]`
+    signal_commands.add_commands(commands, common, _Parser)
     add_examples(parser)
     return parser
 
@@ -309,6 +312,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "alerts replay": (
         "dgas alerts replay alerts.yaml --start 2026-11-16 --end 2026-11-20",
         "dgas alerts replay alerts.yaml --start 2026-11-20 --end 2026-11-20 --json",
+    ),
+    "signals": (
+        "dgas signals --date 2026-11-27        # a session's signals and outcomes",
+        "dgas signals --symbol AAPL --status WIN --json",
     ),
     "db": ("dgas db upgrade",),
     "db upgrade": ("dgas db upgrade",),

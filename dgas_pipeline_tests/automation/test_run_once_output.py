@@ -54,3 +54,36 @@ def test_run_once_of_an_old_bar_says_stale_and_how_old_in_the_table(
     first = lines[header + 1].split()
     assert first[3:5] == ["11-27", "11:30"]
     assert lines[header + 2] == "    console: stale: bar closed 1 d 2 h ago, stored not sent"
+
+
+def test_signals_lists_a_sessions_signals_with_outcomes_and_filters(
+    deployment: Deployment,
+) -> None:
+    env = deployment
+    with time_machine.travel(et(f"{DAY} 11:35"), tick=True):
+        code, live, _ = env.dgas("run-once", "--at", f"{DAY}T11:35-05:00", "--json")
+    assert code == 0 and live["signals"] > 1
+    ids = [r["id"] for r in live["signal_details"]]
+    with time_machine.travel(et(f"{DAY} 12:00"), tick=True):
+        code, listed, err = env.dgas("signals", "--date", DAY, "--json")
+        assert (code, err) == (0, "")
+        assert [r["id"] for r in listed["signals"]] == ids
+        assert {r["outcome"] for r in listed["signals"]} == {"PENDING"}
+        assert {d["status"] for r in listed["signals"] for d in r["deliveries"]} == {"sent"}
+
+        symbol = live["signal_details"][0]["symbol"]
+        code, one, _ = env.dgas("signals", "--date", DAY, "--symbol", symbol, "--json")
+        assert [r["symbol"] for r in one["signals"]] == [symbol]
+        code, none, _ = env.dgas("signals", "--date", DAY, "--status", "win", "--json")
+        assert (code, none["signals"]) == (0, [])
+        code, other, _ = env.dgas("signals", "--date", "2026-11-26", "--json")  # Thanksgiving
+        assert (code, other["signals"]) == (0, [])
+
+        code, text, _ = env.dgas("signals", "--date", DAY)
+        assert code == 0
+        assert text.splitlines()[0] == f"signals ({len(ids)}, times ET):"
+        assert "    console: sent " in text
+
+        code, _, err = env.dgas("signals", "--status", "MAYBE")
+    assert code == 2
+    assert err.startswith("dgas: --status: 'MAYBE' is not an outcome (expected one of")
