@@ -87,3 +87,26 @@ def test_signals_lists_a_sessions_signals_with_outcomes_and_filters(
         code, _, err = env.dgas("signals", "--status", "MAYBE")
     assert code == 2
     assert err.startswith("dgas: --status: 'MAYBE' is not an outcome (expected one of")
+
+
+def test_backfill_wait_summarises_each_session(deployment: Deployment) -> None:
+    env = deployment
+    with time_machine.travel(et("2026-11-28 12:00"), tick=True):
+        code, result, err = env.dgas(
+            "backfill", "--start", "2026-11-25", "--end", DAY, "--wait", "--json"
+        )
+        assert (code, err) == (0, "")
+        # Wednesday, Friday (early close: seven bars); Thanksgiving is no session.
+        sessions = result["sessions"]
+        assert [(s["session"], s["cycles"], s["cycles_failed"], s["eod"]) for s in sessions] == [
+            ("2026-11-25", 13, 0, "SUCCESS"),
+            (DAY, 7, 0, "SUCCESS"),
+        ]
+        for s in sessions:
+            assert s["signals"] > 0
+            assert sum(s["outcomes"].values()) == s["signals"]
+            assert s["deliveries"] == {"stale": s["signals"]}  # one channel, all too late
+
+        code, text, _ = env.dgas("backfill", "--start", DAY, "--end", DAY, "--wait")
+    assert code == 0
+    assert text.splitlines() == ["launched 0, already done 8"]  # nothing ran: no summary
