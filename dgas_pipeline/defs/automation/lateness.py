@@ -5,10 +5,10 @@ Dagster's cron-based freshness policies do not know the exchange calendar (holid
 closes, DST), so the planner decides what is due and `market.lateness` when it is overdue:
 `lateness_sensor` reports, within a tick of a launch's due time + `late_grace_minutes`, one
 evaluation per partition: failed, naming why ("due 15:32 ET, nothing by 15:37"), when its
-asset has not materialised, passed when it has. One, because Dagster 1.13 stores a single
-run-less evaluation per check and partition (`judged_by_sensor`); a late launch that runs
-later gets a new materialisation the failed evaluation does not target, so the UI no longer
-shows it as the partition's current verdict. Its cursor is the instant it looked up to.
+asset has not materialised; passed ("materialised") when it has. Only one, because Dagster
+1.13 stores a single run-less evaluation per check and partition (`judged_by_sensor`); a late
+launch that runs later gets a materialisation the failed verdict does not target, so the
+verdict is no longer current for the partition. Its cursor is the instant it looked up to.
 `dgas status` lists the launches still late (`late_launches`). The check itself, run by
 hand in the UI, answers the same question at that instant; the jobs never run it (their
 runs are what it judges).
@@ -98,7 +98,7 @@ def judge(
         reason = overdue_reason(location.market, launch, grace)
         metadata = {"due": launch.due.isoformat(), "deadline": (launch.due + grace).isoformat()}
         if done:
-            passed, text = True, "materialised in time"
+            passed, text = True, "materialised"
         elif is_late(launch.due, now, grace):
             passed, text = False, reason
         else:
