@@ -69,7 +69,7 @@ FOREIGN_ENV = ("DGAS_DATABASE_URL", "DAGSTER_POSTGRES_URL", "DGAS_CONFIG", "DAGS
 # Runs `dgas` with the given argv; under cProfile when PROFILE_OUT is set.
 LAUNCHER = """
 import cProfile, os, sys
-from dgas_pipeline.cli import run
+from dgas_pipeline.cli.main import run
 sys.argv = ["dgas", *sys.argv[1:]]
 out = os.environ.pop("PROFILE_OUT", "")
 if not out:

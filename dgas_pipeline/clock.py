@@ -14,14 +14,19 @@ environment, so the sensor and the runs all see the same clock.
 - `DGAS_CLOCK_OFFSET_SECONDS`: the system clock shifted by that many seconds (it keeps running).
 """
 
+import math
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.input_files import read_text
 
 CLOCK_OFFSET_ENV = "DGAS_CLOCK_OFFSET_SECONDS"
 CLOCK_FILE_ENV = "DGAS_CLOCK_FILE"
+MAX_OFFSET_SECONDS = 100 * 366 * 86400
+"""A century either way: enough to reach any session the calendar covers, and far inside
+what `timedelta` and `datetime` can hold, so a typo never overflows into a traceback."""
 
 
 def now() -> datetime:
@@ -29,8 +34,25 @@ def now() -> datetime:
     clock_file = os.environ.get(CLOCK_FILE_ENV)
     if clock_file:
         return read_clock_file(Path(clock_file))
-    offset = float(os.environ.get(CLOCK_OFFSET_ENV) or 0)
-    return system_now() + timedelta(seconds=offset)
+    return system_now() + timedelta(seconds=clock_offset_seconds())
+
+
+def clock_offset_seconds() -> float:
+    """`DGAS_CLOCK_OFFSET_SECONDS` as a finite number of seconds within a century (0 unset)."""
+    text = os.environ.get(CLOCK_OFFSET_ENV, "").strip()
+    if not text:
+        return 0.0
+    try:
+        offset = float(text)
+    except ValueError:
+        offset = math.nan
+    if not math.isfinite(offset) or abs(offset) > MAX_OFFSET_SECONDS:
+        raise InvalidInput(
+            CLOCK_OFFSET_ENV,
+            text,
+            f"is not a finite number of seconds within ±{MAX_OFFSET_SECONDS} (e.g. -3600.5)",
+        )
+    return offset
 
 
 def system_now() -> datetime:
@@ -40,13 +62,11 @@ def system_now() -> datetime:
 
 
 def read_clock_file(path: Path) -> datetime:
-    """The instant a stepped clock stands at; a bad file names itself and its content."""
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as err:
-        raise InvalidInput(
-            CLOCK_FILE_ENV, str(path), f"cannot be read ({err.strerror or err})"
-        ) from None
+    """The instant a stepped clock stands at; a bad file names itself and its content.
+
+    Read through the one reader of files people name, so a device, a FIFO or a huge file is
+    refused instead of read forever."""
+    text = read_text(path, CLOCK_FILE_ENV).strip()
     try:
         instant = datetime.fromisoformat(text)
     except ValueError:

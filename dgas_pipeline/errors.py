@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # only annotated: `dgas --help` imports this module, not pydantic
+    from pydantic import ValidationError
 
 SHOWN_MAX: Final = 80
 """Characters of a value shown in a message; the rest is cut with an ellipsis."""

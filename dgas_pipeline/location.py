@@ -42,7 +42,7 @@ class Location:
         """Where our tables are: `explicit` (the value of `DGAS_DATABASE_URL` a Dagster
         resource resolved), else the environment, else the config, else SQLite in
         DAGSTER_HOME; normalised."""
-        return normalize_url(explicit or database_in_use(self.config.database_url).url)
+        return tables_url(self.config, explicit)
 
     def engine(self, explicit_url: str | None = None) -> Engine:
         """Our tables, migrated to the newest revision on first use in this process."""
@@ -55,6 +55,13 @@ class Location:
 
         key = api_key if api_key is not None else provider_api_key(self.config)
         return build_providers(self.config.provider, key, self.market)
+
+
+def tables_url(config: SchedulerConfig, explicit: str | None = None) -> str:
+    """Where our tables are, decided as the Dagster resources decide it: `explicit`, else
+    `DGAS_DATABASE_URL`, else the config's `database_url`, else SQLite in DAGSTER_HOME;
+    normalised. Needs no exchange clock, so `dgas db` does not build one."""
+    return normalize_url(explicit or database_in_use(config.database_url).url)
 
 
 def market_for(config: SchedulerConfig, overrides_file: str | None = None) -> MarketHoursManager:

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 from dgas_pipeline.cycle.services import CycleServices
 from dgas_pipeline.dagster_home import ensure_dagster_home
 from dgas_pipeline.location import current_location, forget_locations

@@ -1,8 +1,8 @@
 """What every refused command must show: exit 2, one line naming the field and the value,
 no traceback, and nothing stored (no file created, no table row changed).
 
-Shared by the tables of refused instants and ranges (test_cli_ranges.py) and of refused
-environments (test_cli_environment.py).
+Shared by the tables of refused instants and ranges (cli/test_ranges.py) and of refused
+environments (cli/test_environment.py).
 """
 
 from __future__ import annotations

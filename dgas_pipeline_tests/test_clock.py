@@ -12,6 +12,7 @@ import time_machine
 from dgas_pipeline.clock import (
     CLOCK_FILE_ENV,
     CLOCK_OFFSET_ENV,
+    MAX_OFFSET_SECONDS,
     now,
     read_clock_file,
     write_clock_file,
@@ -114,3 +115,47 @@ def test_a_reader_never_sees_a_half_written_file(tmp_path: Path) -> None:
         stop.set()
         reader.join(timeout=10)
     assert seen and set(seen) <= set(instants)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("/dev/zero", "not a regular file"),
+        ("directory", "not a regular file"),
+        ("huge", "1 MiB"),
+        ("binary", "UTF-8"),
+    ],
+)
+def test_a_clock_file_that_is_no_small_text_file_is_refused_without_reading_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, expected: str
+) -> None:
+    (tmp_path / "directory").mkdir()
+    (tmp_path / "huge").write_text("2026-11-27T10:00:00-05:00" + " " * 2_000_000)
+    (tmp_path / "binary").write_bytes(b"\xff\xfe2\x000\x00")
+    path = Path(name) if name.startswith("/") else tmp_path / name
+    monkeypatch.setenv(CLOCK_FILE_ENV, str(path))
+    with pytest.raises(InvalidInput, match=expected) as caught:
+        now()
+    assert caught.value.field == CLOCK_FILE_ENV
+
+
+@pytest.mark.parametrize(
+    "value", ["soon", "nan", "inf", "-inf", "1e300", str(MAX_OFFSET_SECONDS + 1), "0x10"]
+)
+def test_an_offset_that_is_no_finite_number_of_seconds_within_a_century_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(CLOCK_OFFSET_ENV, value)
+    with pytest.raises(InvalidInput, match="finite number of seconds") as caught:
+        now()
+    assert caught.value.field == CLOCK_OFFSET_ENV
+    assert caught.value.value == value
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("", 0.0), (" 60 ", 60.0), ("-1e3", -1000.0)])
+def test_an_offset_within_bounds_shifts_the_clock(
+    monkeypatch: pytest.MonkeyPatch, value: str, seconds: float
+) -> None:
+    monkeypatch.setenv(CLOCK_OFFSET_ENV, value)
+    with time_machine.travel(REAL, tick=False):
+        assert now() == REAL + timedelta(seconds=seconds)

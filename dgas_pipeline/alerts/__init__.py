@@ -6,8 +6,8 @@ Knows nothing of Dagster. The cycle's alerts asset loads the rules (`load_rule_f
 `notify.deliver` and then saves the returned states. `dgas alerts replay` runs the same
 evaluation over past sessions (`replay_rules`). The exact semantics are in `evaluate.py`.
 
-Names are imported on first use: `dgas` registers its `alerts` commands and the store reads
-`alerts.state` without paying for pandas and the indicator stack at start-up.
+Names are imported on first use: `dgas alerts validate` and the store read `alerts.rules`
+and `alerts.state` without paying for pandas and the indicator stack at start-up.
 """
 
 from __future__ import annotations

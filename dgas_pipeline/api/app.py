@@ -42,13 +42,12 @@ from dgas_pipeline.api.problems import (
 from dgas_pipeline.api.query import WHOLE_NUMBER, known_query_parameters
 from dgas_pipeline.config import SchedulerConfig, load_config
 from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.location import market_for
 from dgas_pipeline.market import next_launch
 from dgas_pipeline.store import repositories as repo
-from dgas_pipeline.store.engine import make_engine
-from dgas_pipeline.store.schema import ensure_schema
-from dgas_pipeline.watchlists.commands import market_for
 from dgas_pipeline.watchlists.errors import VersionConflict, WatchlistExists, WatchlistNotFound
-from dgas_pipeline.watchlists.service import MAX_VERSION, NAME_PATTERN, WatchlistService
+from dgas_pipeline.watchlists.limits import MAX_VERSION
+from dgas_pipeline.watchlists.service import NAME_PATTERN, WatchlistService
 
 API_VERSION = "1"
 RECENT_RUNS = 10
@@ -85,9 +84,8 @@ def create_app(
     """
     config = config or load_config()
     market = market_for(config)
-    ensure_schema(engine_url)
-    engine = make_engine(engine_url)
-    service = WatchlistService(engine, market)
+    service = WatchlistService.open(engine_url, market)
+    engine = service.engine
 
     app = FastAPI(
         title="dgas watchlists",

@@ -1,55 +1,26 @@
 """`dgas signals`: the stored signals with their outcomes and deliveries, filtered by
-session, symbol and outcome.
-
-The command registers itself (`add_commands`) like the watchlist commands, so the CLI only
-wires it in. It needs our database, not the Dagster instance.
-"""
+session, symbol and outcome. Needs our database, not the Dagster instance."""
 
 from __future__ import annotations
 
-import argparse
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dgas_pipeline import clock
-from dgas_pipeline.errors import InvalidInput
-from dgas_pipeline.location import load_location
+from dgas_pipeline.location import Location
 from dgas_pipeline.market import MarketHoursManager
 from dgas_pipeline.operate.signals_report import render_signals, signal_rows
 from dgas_pipeline.store.signal_queries import find_stored_signals
-from dgas_pipeline.store.tables import OUTCOMES
-from dgas_pipeline.tickers import check_ticker
 
 DEFAULT_LIMIT = 100
-"""Without --date, the newest this many: a listing a person reads, not an export."""
+"""Without a session, the newest this many: a listing a person reads, not an export."""
 
 
-def add_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: argparse.ArgumentParser,
-    parser_class: type[argparse.ArgumentParser],
-) -> None:
-    """Register `signals` on the `dgas` sub-command group."""
-    del parser_class  # no sub-commands of its own
-    signals = commands.add_parser(
-        "signals", parents=[common], help="stored signals with their outcomes and deliveries"
-    )
-    signals.add_argument(
-        "--date", metavar="D", help="the session's signals (YYYY-MM-DD or 'today')"
-    )
-    signals.add_argument("--symbol", metavar="S", help="one ticker's signals")
-    signals.add_argument(
-        "--status", metavar="S", help=f"one outcome: {'|'.join(OUTCOMES[-1:] + OUTCOMES[:-1])}"
-    )
-    signals.set_defaults(handler=cmd_signals, render=render_signals_listing)
-
-
-def cmd_signals(args: argparse.Namespace) -> dict[str, Any]:
-    location = load_location(args.config)
+def stored_signals(
+    location: Location, day: date | None, symbol: str | None, outcome: str | None
+) -> dict[str, Any]:
+    """The signals of session `day` (else the newest DEFAULT_LIMIT), of `symbol` and with
+    `outcome` when given, each with its deliveries per channel."""
     market = location.market
-    day = session_date(args.date, market) if args.date is not None else None
-    symbol = check_ticker(args.symbol, "--symbol") if args.symbol is not None else None
-    status = outcome(args.status) if args.status is not None else None
     start, end = session_window(market, day) if day is not None else (None, None)
     with location.engine().connect() as conn:
         found = find_stored_signals(
@@ -57,34 +28,17 @@ def cmd_signals(args: argparse.Namespace) -> dict[str, Any]:
             start=start,
             end=end,
             symbol=symbol,
-            outcome=status,
+            outcome=outcome,
             limit=None if day is not None else DEFAULT_LIMIT,
         )
         rows = signal_rows(conn, found, run_started=None)
     return {
         "date": day.isoformat() if day else None,
         "symbol": symbol,
-        "status": status,
+        "status": outcome,
         "exchange_tz": market.tz.key,
         "signals": rows,
     }
-
-
-def session_date(text: str, market: MarketHoursManager) -> date:
-    if text == "today":
-        return market.local(clock.now()).date()
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("--date", text, "is not a date (expected YYYY-MM-DD)") from None
-    market.check_in_range(day, "--date")
-    return day
-
-
-def outcome(text: str) -> str:
-    if text.upper() not in OUTCOMES:
-        raise InvalidInput("--status", text, f"is not an outcome (expected one of {OUTCOMES})")
-    return text.upper()
 
 
 def session_window(market: MarketHoursManager, day: date) -> tuple[datetime, datetime]:

@@ -28,10 +28,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error, nested
 from dgas_pipeline.market import MarketHoursManager
-from dgas_pipeline.store.engine import write_transaction
+from dgas_pipeline.store.engine import make_engine, write_transaction
+from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.store.tables import WATCHLIST_EVERY_BAR
 from dgas_pipeline.tickers import INPUT_PATTERN, MAX_LENGTH, check_tickers
 from dgas_pipeline.watchlists import store
+from dgas_pipeline.watchlists.limits import MAX_VERSION
 from dgas_pipeline.watchlists.store import Watchlist
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -42,8 +44,6 @@ Ticker = Annotated[
 ]
 # Bounds a request's size; a cycle processes at most `max_symbols_per_cycle` anyway.
 MAX_SYMBOLS = 500
-# The `version` column is a 32-bit INTEGER: a larger number is bad input, not a crash.
-MAX_VERSION = 2**31 - 1
 # Watchlists in one import file.
 MAX_IMPORTED = 1000
 
@@ -150,6 +150,13 @@ class WatchlistService:
     def __init__(self, engine: Engine, market: MarketHoursManager | None = None) -> None:
         self.engine = engine
         self._market = market
+
+    @classmethod
+    def open(cls, url: str, market: MarketHoursManager) -> WatchlistService:
+        """The service over the tables at `url`, migrated first if they are behind: how
+        `dgas watchlist` and the REST API both reach them, so they never disagree on it."""
+        ensure_schema(url)
+        return cls(make_engine(url), market)
 
     @property
     def market(self) -> MarketHoursManager:

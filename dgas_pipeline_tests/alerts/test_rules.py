@@ -29,9 +29,9 @@ from dgas_pipeline.alerts.validation import (
     published_schema,
     schema_text,
 )
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 
-ISSUE_EXAMPLE = """\
+REFERENCE_EXAMPLE = """\
 alerts:
   - name: spy-breakout
     symbols: [SPY]
@@ -81,10 +81,10 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(published_schema())
 
 
-def test_the_issue_example_is_valid_against_the_schema_and_the_model(tmp_path: Path) -> None:
+def test_the_reference_example_is_valid_against_the_schema_and_the_model(tmp_path: Path) -> None:
     from dgas_pipeline.alerts.validation import load_rule_file
 
-    rules = load_rule_file(write(tmp_path, ISSUE_EXAMPLE))
+    rules = load_rule_file(write(tmp_path, REFERENCE_EXAMPLE))
     rule = rules.alerts[0]
     assert (rule.name, rule.symbols, rule.timeframe_label) == ("spy-breakout", ["SPY"], "30min")
     assert isinstance(rule.when.root, AllOf)
@@ -134,7 +134,7 @@ def test_dgas_alerts_schema_prints_the_shipped_schema(capsys: pytest.CaptureFixt
 def test_dgas_alerts_validate_a_good_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    path = write(tmp_path, ISSUE_EXAMPLE)
+    path = write(tmp_path, REFERENCE_EXAMPLE)
     code, out, err = dgas(capsys, "alerts", "validate", str(path), "--json")
     assert (code, err) == (0, "")
     assert json.loads(out) == {
@@ -178,7 +178,7 @@ GOOD_RULE = rule_lines()
 
 INVALID_FILES = [
     pytest.param(
-        ISSUE_EXAMPLE.replace("op: crosses_above", "op: crosses_sideways"),
+        REFERENCE_EXAMPLE.replace("op: crosses_above", "op: crosses_sideways"),
         [
             "alerts[0].when.all[0].op: 'crosses_sideways' is not one of crosses_above, "
             "crosses_below, gt, gte, lt, lte, eq, ne, between, outside"
@@ -186,7 +186,7 @@ INVALID_FILES = [
         id="unknown-operator",
     ),
     pytest.param(
-        ISSUE_EXAMPLE.replace("op: lt", "op: crosses_sideways"),
+        REFERENCE_EXAMPLE.replace("op: lt", "op: crosses_sideways"),
         [
             "alerts[0].when.all[1].not.op: 'crosses_sideways' is not one of crosses_above, "
             "crosses_below, gt, gte, lt, lte, eq, ne, between, outside"

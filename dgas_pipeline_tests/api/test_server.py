@@ -10,7 +10,7 @@ import pytest
 import uvicorn
 
 from dgas_pipeline.api.auth import api_token, is_loopback
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 from dgas_pipeline.errors import InvalidInput
 
 GOOD_TOKEN = "s3cret-" + "x" * 20
@@ -96,7 +96,8 @@ def test_dgas_api_serves_with_the_token_and_logs_only_to_stderr(
 def test_the_api_process_does_not_import_dagster(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from dgas_pipeline.cli import build_parser\n"
+        "from dgas_pipeline.cli.api import cmd_api\n"
+        "from dgas_pipeline.cli.parser import build_parser\n"
         "from dgas_pipeline.api import create_app\n"
         "from dgas_pipeline.api.server import serve\n"
         f"create_app('sqlite:///{tmp_path / 'dgas.db'}', None)\n"

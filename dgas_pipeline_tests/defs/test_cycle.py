@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.data import SyntheticProvider
 from dgas_pipeline.defs.names import LAUNCHED_BY_TAG

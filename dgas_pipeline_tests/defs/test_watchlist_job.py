@@ -14,7 +14,7 @@ import pytest
 import time_machine
 
 from dgas_pipeline.api import create_app
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 from dgas_pipeline.config import SchedulerConfig
 from dgas_pipeline.store import tables
 from dgas_pipeline_tests.api.conftest import live_server

@@ -48,6 +48,6 @@ def install() -> None:
 
 if __name__ == "__main__":
     install()
-    from dgas_pipeline.cli import run
+    from dgas_pipeline.cli.main import run
 
     run()

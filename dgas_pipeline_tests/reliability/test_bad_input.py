@@ -12,7 +12,7 @@ symbol), must not crash, and must leave nothing wrong stored:
 
 These are cases the other tables do not have; those are listed in docs/reliability.md
 (test_bad_input_cli.py, test_bad_input_files.py, test_bad_input_environment.py,
-test_bad_input_rest.py, test_cli.py, test_config.py, market/test_overrides.py,
+test_bad_input_rest.py, cli/test_main.py, test_config.py, market/test_overrides.py,
 alerts/test_rules.py, api/test_api.py, data/test_validation.py, data/test_polygon.py,
 data/test_files.py).
 """

@@ -2,7 +2,7 @@
 exit 2 and one line naming the flag, nothing launched or stored, `dgas status` fine after.
 
 The checks are `bad_input.Scene.refuses` (see its module). Cases here are not the ones of
-test_cli.py, test_cli_ranges.py or test_bad_input.py `cli-*`: other spellings, other commands.
+cli/test_main.py, cli/test_ranges.py or test_bad_input.py `cli-*`: other spellings, other commands.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 line naming the variable (the config field when the value came from the config), nothing
 created, launched or stored, `dgas status` fine after on the prepared instance.
 
-test_cli_environment.py has the first table of these (URLs that do not parse, unknown
+cli/test_environment.py has the first table of these (URLs that do not parse, unknown
 drivers, servers that do not answer, homes that are files or unwritable) over `status`,
 `run-once`, `backfill --wait`, `watchlist list` and `db current`; the cases here are other
 values (in-memory and looping SQLite files, a search_path without a schema, control

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,9 @@
 """`dgas alerts validate | schema | replay`: flags in, JSON-ready dicts out.
 
-The `*_command` functions do the work and can be called without a shell; `add_commands`
-registers the sub-commands on `dgas`. Bad input raises `InvalidInput` (the CLI exits 2 with
-one line per problem). Heavy imports (pandas, the indicator stack, providers) wait until a
-command runs, so registering them costs `dgas --help` nothing.
+The `*_command` functions do the work and can be called without a shell. Bad input raises
+`InvalidInput` (exit 2, one line per problem). The replay's heavy imports (pandas, the
+indicator stack, providers) wait until it runs, so `alerts validate` and `alerts schema`
+do not pay for them.
 """
 
 from __future__ import annotations
@@ -14,52 +14,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dgas_pipeline.cli.values import check_order, parse_date
+from dgas_pipeline.config import SchedulerConfig, load_config
+from dgas_pipeline.errors import InvalidInput, InvalidInputs
+from dgas_pipeline.location import market_for
+from dgas_pipeline.market import MarketHoursManager
+from dgas_pipeline.market.bars import first_day_with_history
+
 if TYPE_CHECKING:
     from dgas_pipeline.alerts.rules import RuleFile
-    from dgas_pipeline.config import SchedulerConfig
-    from dgas_pipeline.market.sessions import MarketHoursManager
-
-
-def add_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: argparse.ArgumentParser,
-    parser_class: type[argparse.ArgumentParser],
-) -> None:
-    """Register `alerts validate | schema | replay` on the `dgas` sub-command group."""
-    alerts = commands.add_parser("alerts", help="alert rules: check, publish the schema, replay")
-    group = alerts.add_subparsers(title="commands", metavar="COMMAND", parser_class=parser_class)
-
-    check = group.add_parser(
-        "validate", parents=[common], help="check an alert-rules file; every error with its path"
-    )
-    check.add_argument("file", metavar="F", help="rules file (YAML, or JSON if *.json)")
-    check.set_defaults(handler=cmd_validate, render=render_validate)
-
-    schema = group.add_parser(
-        "schema", parents=[common], help="print the JSON Schema of alert-rules files"
-    )
-    schema.set_defaults(handler=cmd_schema, render=render_schema)
-
-    replay = group.add_parser(
-        "replay",
-        parents=[common],
-        help="the alerts a rules file gives on past bars of the configured provider",
-    )
-    replay.add_argument("file", metavar="F", help="rules file (YAML, or JSON if *.json)")
-    replay.add_argument("--start", metavar="D", required=True, help="first session date")
-    replay.add_argument("--end", metavar="D", required=True, help="last session date")
-    replay.add_argument(
-        "--transitions", action="store_true", help="also list re-arms (state ARMED)"
-    )
-    replay.set_defaults(handler=cmd_replay, render=render_replay)
 
 
 # -- handlers (argparse namespace in, result out) ----------------------------------------------
 
 
 def cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
-    from dgas_pipeline.config import load_config
-
     return validate_command(args.file, load_config(args.config))
 
 
@@ -68,16 +37,11 @@ def cmd_schema(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
-    from dgas_pipeline import cli
-    from dgas_pipeline.config import load_config
-    from dgas_pipeline.errors import InvalidInput
-
     config = load_config(args.config)
-    market = cli.market_for(config, None)
-    start = cli.parse_date(args.start, "--start", market)
-    end = cli.parse_date(args.end, "--end", market)
-    if end < start:
-        raise InvalidInput("--end", end.isoformat(), f"is before --start {start.isoformat()}")
+    market = market_for(config, None)
+    start = parse_date(args.start, "--start", market)
+    end = parse_date(args.end, "--end", market)
+    check_order(start, end)
     check_history_fits(args.start, start, end, market, config.history_sessions)
     api_key = None
     if "polygon" in config.provider.chain:
@@ -95,8 +59,6 @@ def check_history_fits(
 ) -> None:
     """Each replayed session reads `history_sessions` sessions before it: the first one's
     must be inside the calendar, or `--start` (as typed: `shown`) is refused."""
-    from dgas_pipeline.errors import InvalidInput
-    from dgas_pipeline.market.bars import first_day_with_history
 
     earliest = first_day_with_history(market, history_sessions)
     sessions = market.sessions_between(start, end)
@@ -164,7 +126,6 @@ def replay_command(
     """
     from dgas_pipeline.alerts.replay import replay_rules, replay_window
     from dgas_pipeline.data import build_providers, close_providers, fetch_bars
-    from dgas_pipeline.errors import InvalidInput, InvalidInputs
 
     rules = load_checked_rules(path, config)
     window = replay_window(market, start, end, config.history_sessions)

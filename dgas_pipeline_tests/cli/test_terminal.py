@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from dgas_pipeline.cli import duration, main, render_status
+from dgas_pipeline.cli.main import main
+from dgas_pipeline.cli.status import duration, render_status
 from dgas_pipeline_tests.defs.conftest import CycleEnv
 from dgas_pipeline_tests.defs.conftest import cycle_env as cycle_env
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from dgas_pipeline.cli import build_parser, main, subcommands
+from dgas_pipeline.cli.main import main
+from dgas_pipeline.cli.parser import build_parser, subcommands
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "dgas.example.yaml"
 DGAS = Path(sys.executable).with_name("dgas")
 

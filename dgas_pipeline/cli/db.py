@@ -7,37 +7,17 @@ The database is the one the pipeline uses (`DGAS_DATABASE_URL`, else the config'
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from dgas_pipeline.config import load_config
 from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.location import tables_url
 from dgas_pipeline.store import migrate
-from dgas_pipeline.store.engine import database_url, normalize_url, redact_url
-
-
-def add_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: argparse.ArgumentParser,
-    parser_class: type[argparse.ArgumentParser],
-) -> None:
-    group = commands.add_parser("db", help="migrate the pipeline's tables (Alembic)")
-    sub = group.add_subparsers(title="commands", metavar="COMMAND", parser_class=parser_class)
-    up = sub.add_parser("upgrade", parents=[common], help="migrate to the newest revision")
-    up.set_defaults(handler=cmd_upgrade, render=render)
-    down = sub.add_parser("downgrade", parents=[common], help="migrate back to REVISION")
-    down.add_argument("revision", metavar="REVISION", help="e.g. 0002, or base")
-    down.set_defaults(handler=cmd_downgrade, render=render)
-    current = sub.add_parser("current", parents=[common], help="the revision the tables are at")
-    # Says which revision the tables are at, even one this release does not know.
-    current.set_defaults(handler=cmd_current, render=render, any_revision=True)
+from dgas_pipeline.store.engine import redact_url
 
 
 def _url(args: argparse.Namespace) -> str:
-    config = load_config(args.config)
-    if os.environ.get("DGAS_DATABASE_URL") or not config.database_url:
-        return database_url()
-    return normalize_url(config.database_url)
+    return tables_url(load_config(args.config))
 
 
 def _state(url: str) -> dict[str, Any]:

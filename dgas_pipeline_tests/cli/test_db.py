@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dgas_pipeline.cli import main
+from dgas_pipeline.cli.main import main
 from dgas_pipeline.store.migrate import head_revision
 
 

@@ -1,0 +1,49 @@
+"""What a command prints: one JSON document with `--json`, else its renderer's text; times
+in the exchange's zone; a note on a terminal while a long step runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+
+def emit(result: dict[str, Any], *, as_json: bool, render: Callable[[dict[str, Any]], str]) -> None:
+    if as_json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render(result) + "\n")
+
+
+@contextmanager
+def progress_note(text: str) -> Iterator[None]:
+    """`text` on stderr while a long step runs, erased when it ends, on a terminal only:
+    in a pipe or a log, stderr carries errors and nothing else."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    sys.stderr.write(f"{text} ...")
+    sys.stderr.flush()
+    try:
+        yield
+    finally:
+        sys.stderr.write("\r\033[K")  # back to the line's start, erase it
+        sys.stderr.flush()
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
+
+
+def local_time(
+    text: str | None, tz_name: str = "America/New_York", fmt: str = "%a %Y-%m-%d %H:%M %Z"
+) -> str:
+    if text is None:
+        return "-"
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).astimezone(ZoneInfo(tz_name)).strftime(fmt)
