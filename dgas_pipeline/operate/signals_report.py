@@ -82,8 +82,10 @@ def delivery_outcome(
         detail = f"{'already sent' if earlier else 'sent'} {_iso(sent_at) or ''}".strip()
     elif status == "STALE":
         outcome = STALE
-        age = f" {ago(run_started - bar_closed)} ago" if run_started is not None else ""
-        detail = f"stale: bar closed{age}, stored not sent"
+        if run_started is None:
+            detail = "stale: too late to notify, stored not sent"
+        else:
+            detail = f"stale: bar closed {ago(run_started - bar_closed)} ago, stored not sent"
     elif status == "FAILED":
         outcome, detail = FAILED, f"failed: {log.get('last_error') or 'no reason recorded'}"
     else:

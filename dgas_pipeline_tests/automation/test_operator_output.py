@@ -7,8 +7,13 @@ bar run a day later is stored, not sent.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+import pytest
 import time_machine
 
+from dgas_pipeline.operate.signals_report import delivery_outcome
 from dgas_pipeline_tests.automation.conftest import Deployment, et
 
 DAY = "2026-11-27"
@@ -110,3 +115,33 @@ def test_backfill_wait_summarises_each_session(deployment: Deployment) -> None:
         code, text, _ = env.dgas("backfill", "--start", DAY, "--end", DAY, "--wait")
     assert code == 0
     assert text.splitlines() == ["launched 0, already done 8"]  # nothing ran: no summary
+
+
+# -- each delivery outcome as the delivery log records it ------------------------------------
+
+CLOSED = et(f"{DAY} 11:30")
+RUN = et(f"{DAY} 11:35")
+
+
+@pytest.mark.parametrize(
+    ("log", "run_started", "status", "detail"),
+    [
+        ({"status": "SENT", "sent_at": et(f"{DAY} 11:35:02")}, RUN, "sent",
+         "sent 2026-11-27T16:35:02Z"),
+        ({"status": "SENT", "sent_at": et(f"{DAY} 11:31")}, RUN, "already_sent",
+         "already sent 2026-11-27T16:31:00Z"),
+        ({"status": "STALE"}, et("2026-11-28 13:30"), "stale",
+         "stale: bar closed 1 d 2 h ago, stored not sent"),
+        ({"status": "STALE"}, et(f"{DAY} 14:35"), "stale",
+         "stale: bar closed 3 h 5 min ago, stored not sent"),
+        ({"status": "STALE"}, None, "stale", "stale: too late to notify, stored not sent"),
+        ({"status": "FAILED", "last_error": "failed after 4 attempt(s): HTTP 503"}, RUN,
+         "failed", "failed: failed after 4 attempt(s): HTTP 503"),
+        ({"status": "PENDING"}, RUN, "pending", "pending: claimed, no outcome recorded"),
+    ],
+)  # fmt: skip
+def test_each_delivery_outcome_reads_back_as_the_log_recorded_it(
+    log: dict[str, Any], run_started: datetime | None, status: str, detail: str
+) -> None:
+    outcome = delivery_outcome({"channel": "hook", **log}, CLOSED, run_started)
+    assert (outcome["channel"], outcome["status"], outcome["detail"]) == ("hook", status, detail)
