@@ -57,10 +57,11 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 MAX_LATE_SHOWN = 5
 
 
-def render_late(late: list[dict[str, Any]], tz_name: str) -> list[str]:
-    """A line per late launch (the newest few), as the `on_time` checks word them."""
+def render_late(late: list[dict[str, Any]]) -> list[str]:
+    """A line per late launch (the newest few), as the `on_time` checks word them; nothing
+    when none is late."""
     if not late:
-        return [f"{'late':<12}none"]
+        return []
     lines = [f"{'late':<12}{len(late)} launch{'es' if len(late) != 1 else ''} past due + grace"]
     lines += [
         f"{'':<12}{x['kind']} {x['partition_key']}: {x['reason']} ({x['asset']} on_time failed)"
