@@ -10,8 +10,8 @@ asset has not materialised; passed ("materialised") when it has. Only one, becau
 launch that runs later gets a materialisation the failed verdict does not target, so the
 verdict is no longer current for the partition. Its cursor is the instant it looked up to.
 `dgas status` lists the launches still late (`late_launches`). The check itself, run by
-hand in the UI, answers the same question at that instant; the jobs never run it (their
-runs are what it judges).
+hand in the UI or by a run that materialises the partition (the jobs select it, and a
+backfill from the UI takes the assets' checks along), answers the same question then.
 """
 
 from datetime import datetime, timedelta
@@ -30,14 +30,6 @@ from dgas_pipeline.market.planner import Launch
 LATE_WINDOW = timedelta(days=7)
 """How far back the first tick looks, and how long a late launch stays listed: older ones
 are for `dgas backfill`, not for the operator's morning glance."""
-
-
-def without_on_time(*assets: str) -> dg.AssetSelection:
-    """`assets` and their checks but `on_time`: a job's runs are what the sensor judges."""
-    on_time = [
-        dg.AssetCheckKey(dg.AssetKey(a), ON_TIME_CHECK) for a in ON_TIME_ASSET_OF_KIND.values()
-    ]
-    return dg.AssetSelection.assets(*assets) - dg.AssetSelection.checks(*on_time)
 
 
 def grace_of(location: Location) -> timedelta:
@@ -68,10 +60,17 @@ def _on_time_check(
     def on_time(
         context: dg.AssetCheckExecutionContext, location: LocationParam
     ) -> dg.AssetCheckResult:
-        key = context.partition_key
-        done = key in context.instance.get_materialized_partitions(dg.AssetKey(asset))
+        materialised = context.instance.get_materialized_partitions(dg.AssetKey(asset))
+        keys = context.partition_keys
+        if len(keys) > 1:
+            # A range run that also materialised the asset (the UI's "Materialize all" takes
+            # its checks along): whether each partition is there now.
+            missing = [key for key in keys if key not in materialised]
+            text = f"{len(missing)} of {len(keys)} not materialised" if missing else "materialised"
+            return dg.AssetCheckResult(passed=not missing, description=text)
+        key = keys[0]
         launch = launch_of(location.market, kind, key, location.config.plan_settings)
-        evaluation = judge(location, kind, key, launch, done, clock.now())
+        evaluation = judge(location, kind, key, launch, key in materialised, clock.now())
         return dg.AssetCheckResult(
             passed=evaluation.passed,
             description=evaluation.description,

@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from dgas_pipeline.defs.automation.lateness import without_on_time
 from dgas_pipeline.defs.automation.reconcile import mirror_failure
 from dgas_pipeline.defs.names import CYCLE_ASSETS, CYCLE_JOB
 from dgas_pipeline.defs.runtime.executors import pipeline_executor, pipeline_tags
@@ -21,7 +20,7 @@ def cycle_job(location: Location) -> "UnresolvedAssetJobDefinition":
     """Partitioned like its assets; failed steps are mirrored FAILED (`mirror_failure`)."""
     return dg.define_asset_job(
         CYCLE_JOB,
-        selection=without_on_time(*CYCLE_ASSETS),
+        selection=dg.AssetSelection.assets(*CYCLE_ASSETS),  # keys: no selection-string parser
         tags=pipeline_tags("cycle", location.config),
         hooks={mirror_failure},
         config=LOG_RUN_CONFIG,  # our console and rotating-file loggers (runtime/logs.py)

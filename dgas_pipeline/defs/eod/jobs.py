@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from dgas_pipeline.defs.automation.lateness import without_on_time
 from dgas_pipeline.defs.automation.reconcile import mirror_failure
 from dgas_pipeline.defs.names import EOD_JOB
 from dgas_pipeline.defs.runtime.executors import pipeline_executor, pipeline_tags
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 def eod_job(location: Location) -> "UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         EOD_JOB,
-        selection=without_on_time("eod_consolidation"),
+        selection=dg.AssetSelection.assets("eod_consolidation"),
         tags=pipeline_tags("eod", location.config),
         hooks={mirror_failure},
         config=LOG_RUN_CONFIG,  # our console and rotating-file loggers (runtime/logs.py)
