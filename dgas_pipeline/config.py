@@ -102,6 +102,8 @@ class SchedulerConfig(_Strict):
     eod_delay_minutes: int = Field(20, ge=0, le=24 * 60)
     catchup_sessions: int = Field(5, ge=0, le=60)
     stale_after_minutes: int = Field(60, ge=1, le=MAX_STALE_AFTER_MINUTES)
+    # A launch not materialised this long after its due time is a failed `on_time` check.
+    late_grace_minutes: int = Field(5, ge=0, le=24 * 60)
     partitions_start: date = date(2025, 1, 2)
     history_sessions: int = Field(10, ge=2, le=250)
     calendar: CalendarSettings = CalendarSettings()

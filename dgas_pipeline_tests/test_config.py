@@ -382,6 +382,7 @@ MAXIMA = [
     ("max_symbols_per_cycle", 10_000),
     ("timeout_seconds", 86_400),
     ("stale_after_minutes", 10_080),
+    ("late_grace_minutes", 1440),
     ("data_delay_minutes", 1440),
     ("eod_delay_minutes", 1440),
     ("catchup_sessions", 60),
@@ -483,3 +484,13 @@ def test_the_command_line_applies_the_same_ticker_rule_before_anything_runs(
     assert "Traceback" not in err
     assert f"{ticker!r} is not a ticker" in err
     assert not (tmp_path / ".dagster_home").exists()
+
+
+@pytest.mark.parametrize("value", [-1, "five", 2.5])
+def test_late_grace_minutes_must_be_whole_minutes_from_0(value: Any) -> None:
+    (line,) = problems({"late_grace_minutes": value})
+    assert line.startswith("late_grace_minutes: ")
+
+
+def test_late_grace_minutes_defaults_to_5() -> None:
+    assert validate_config({}).late_grace_minutes == 5

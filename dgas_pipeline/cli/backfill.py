@@ -23,7 +23,13 @@ def cmd_backfill(args: argparse.Namespace) -> dict[str, Any]:
 
     # Loading the code location and planning take seconds; `--wait` then draws its own bar.
     with progress_note(f"backfill: planning {start} .. {end}"):
-        return backfill(start, end, args.wait)
+        result = backfill(start, end, args.wait)
+    if result.get("runs"):  # `--wait`: what each session's runs found
+        from dgas_pipeline.location import current_location
+        from dgas_pipeline.operate.backfill_report import session_summaries
+
+        result["sessions"] = session_summaries(current_location().engine(), result["runs"])
+    return result
 
 
 def render_backfill(result: dict[str, Any]) -> str:
@@ -32,4 +38,6 @@ def render_backfill(result: dict[str, Any]) -> str:
         line += f" (backfill {result['backfill_id']})"
     if result.get("failed_runs"):
         line += f"; {result['failed_runs']} runs failed"
-    return line
+    from dgas_pipeline.operate.backfill_report import render_session_summaries
+
+    return "\n".join([line, *render_session_summaries(result.get("sessions", []))])

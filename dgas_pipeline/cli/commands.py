@@ -70,7 +70,7 @@ def add_calendar_commands(commands: SubParsers, common: argparse.ArgumentParser)
 
 
 def add_run_commands(commands: SubParsers, common: argparse.ArgumentParser) -> None:
-    """`run-once`, `bars`, `backfill`, `status`, `ui`: runs and their data."""
+    """`run-once`, `bars`, `backfill`, `status`, `signals`, `ui`: runs and their data."""
     once = commands.add_parser(
         "run-once",
         parents=[common],
@@ -116,6 +116,16 @@ def add_run_commands(commands: SubParsers, common: argparse.ArgumentParser) -> N
     ui.add_argument("--host", default=DEFAULT_UI_HOST, help="default 127.0.0.1 (loopback)")
     ui.add_argument("--port", default=DEFAULT_UI_PORT, type=port_flag, help="default 3000")
     runs(ui, "ui", "cmd_ui", "render_ui")
+
+    signals = commands.add_parser(
+        "signals", parents=[common], help="stored signals with their outcomes and deliveries"
+    )
+    signals.add_argument(
+        "--date", metavar="D", help="the session's signals (YYYY-MM-DD or 'today')"
+    )
+    signals.add_argument("--symbol", metavar="S", help="one ticker's signals")
+    signals.add_argument("--status", metavar="S", help="one outcome: PENDING|WIN|LOSS|NEUTRAL")
+    runs(signals, "signals", "cmd_signals", "render_signals")
 
 
 def add_config_commands(

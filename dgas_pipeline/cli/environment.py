@@ -11,7 +11,7 @@ import os
 from dgas_pipeline.config import SchedulerConfig, load_config
 
 NEEDS_DAGSTER_HOME = frozenset({"run-once", "backfill", "status"})
-NEEDS_DATABASE = NEEDS_DAGSTER_HOME | {"watchlist", "api", "db"}
+NEEDS_DATABASE = NEEDS_DAGSTER_HOME | {"watchlist", "api", "db", "signals"}
 
 
 def check_environment(args: argparse.Namespace) -> None:

@@ -88,6 +88,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "dgas alerts replay alerts.yaml --start 2026-11-16 --end 2026-11-20",
         "dgas alerts replay alerts.yaml --start 2026-11-20 --end 2026-11-20 --json",
     ),
+    "signals": (
+        "dgas signals --date 2026-11-27        # a session's signals and outcomes",
+        "dgas signals --symbol AAPL --status WIN --json",
+    ),
     "db": ("dgas db upgrade",),
     "db upgrade": ("dgas db upgrade",),
     "db downgrade": ("dgas db downgrade base",),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ def cmd_run_once(args: argparse.Namespace) -> dict[str, Any]:
             )
     from dgas_pipeline.operate.run_once import run_once
 
+    args.render = functools.partial(render_run, tz_name=market.tz.key)
     with progress_note(f"run-once: running the cycle of the bar closed by {local_time(iso(at))}"):
         return run_once(bar, symbols)
 
@@ -67,7 +69,7 @@ def bar_due_by(
         raise InvalidInput("--at", typed, err.expected) from None
 
 
-def render_run(result: dict[str, Any]) -> str:
+def render_run(result: dict[str, Any], tz_name: str = "America/New_York") -> str:
     timings = ", ".join(f"{k} {v}" for k, v in result["timings_ms"].items() if v is not None)
     lines = [
         f"{result['status']}: cycle {result['partition_key']} (run {result['run_id']})",
@@ -75,4 +77,8 @@ def render_run(result: dict[str, Any]) -> str:
         f"signals {result['signals']}; {timings}",
     ]
     lines.extend(f"error: {e}" for e in result["errors"])
+    # The cycle's signals and their deliveries, read back from the delivery log.
+    from dgas_pipeline.operate.signals_report import render_signals
+
+    lines += ["", *render_signals(result.get("signal_details", []), tz_name)]
     return "\n".join(lines)

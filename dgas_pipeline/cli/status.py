@@ -38,6 +38,9 @@ def render_status(result: dict[str, Any], tz_name: str = "America/New_York") -> 
         f"{'last run':<12}{local_time(state.get('last_run_timestamp'), tz_name)}",
         f"{'next launch':<12}{upcoming}",
     ]
+    from dgas_pipeline.operate.status import render_late  # launches past due + grace
+
+    lines += render_late(result.get("late", []))
     if result.get("reconciled"):
         lines.append(f"{'reconciled':<12}{result['reconciled']} finished run(s) mirrored just now")
     for skipped in result.get("skipped_runs", []):

@@ -8,7 +8,8 @@ is given, never when a module is imported. Bodies call `cycle/` and show its met
 - `eod/`: the EOD asset and job;
 - `reports/`: the weekly calibration report and its job;
 - `automation/`: the market clock sensor, the watchlist sensor and job, the schedules, the
-  run mirror's reconciliation (failure hook, run-status sensors, dead-worker watch);
+  run mirror's reconciliation (failure hook, run-status sensors, dead-worker watch), the
+  lateness sensor and its `on_time` checks;
 - `runtime/`: resources, the IO manager, loggers, executors, run identities;
 - `partitions.py`: partitions whose keys are the planner's; `names.py`: names others use.
 """
@@ -17,6 +18,7 @@ from datetime import date, datetime
 
 import dagster as dg
 
+from dgas_pipeline.defs.automation.lateness import lateness_sensor, on_time_checks
 from dgas_pipeline.defs.automation.reconcile import (
     run_mirror_cancellations,
     run_mirror_failures,
@@ -54,12 +56,13 @@ def build_definitions(location: Location) -> dg.Definitions:
             *eod_assets(sessions),
             *report_assets(weeks),
         ],
-        asset_checks=cycle_checks(cycles),
+        asset_checks=[*cycle_checks(cycles), *on_time_checks(cycles, sessions)],
         jobs=[cycle, eod, metrics_rollup_job, calibration, watchlist_job],
         schedules=build_schedules(location, calibration),
         sensors=[
             market_clock_sensor(location, [cycle, eod]),
             watchlist_sensor(location),
+            lateness_sensor(location),
             run_mirror_failures,
             run_mirror_cancellations,
             run_worker_watch,

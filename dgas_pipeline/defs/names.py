@@ -36,6 +36,10 @@ WATCHLIST_SENSOR = "watchlist_sensor"
 WORKER_WATCH_SENSOR = "run_worker_watch"
 MIRROR_FAILURES_SENSOR = "run_mirror_failures"
 MIRROR_CANCELLATIONS_SENSOR = "run_mirror_cancellations"
+LATENESS_SENSOR = "lateness_sensor"
+ON_TIME_CHECK = "on_time"
+"""The check, on each kind's asset below, that a launch materialised by due + grace."""
+ON_TIME_ASSET_OF_KIND = {"cycle": "signals", "eod": "eod_consolidation"}
 
 # -- our run tags ----------------------------------------------------------------------------
 KIND_TAG = "dgas/kind"

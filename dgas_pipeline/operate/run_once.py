@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from dgas_pipeline.defs.names import CYCLE_JOB, LAUNCHED_BY_TAG
 from dgas_pipeline.market.bars import Bar
 from dgas_pipeline.operate.instance import QUIET, load_code_location
+from dgas_pipeline.operate.signals_report import cycle_signals
 from dgas_pipeline.store import repositories as repo
 
 TIMING_FIELDS = ("data_fetch_ms", "indicator_calc_ms", "signal_generation_ms", "notification_ms")
@@ -35,13 +36,14 @@ def run_once(bar: Bar, symbols: list[str] | None) -> dict[str, Any]:
     try:
         with location.engine().connect() as conn:
             row = repo.get_run(conn, result.run_id, bar.key) or {}
+            found = cycle_signals(conn, [bar.key], row.get("run_timestamp"))
     except SQLAlchemyError as err:
         # The database went away during the run: say so (the run is FAILED in Dagster and
         # reconciled later), never a traceback instead of the summary.
         cause = err.orig if isinstance(err, DBAPIError) and err.orig else err
         first_line = (str(cause).splitlines() or [""])[0]
         unreadable = [f"run record unreadable: {type(cause).__name__}: {first_line}"]
-        row = {}
+        row, found = {}, []
     return {
         "run_id": result.run_id,
         "partition_key": bar.key,
@@ -54,4 +56,6 @@ def run_once(bar: Bar, symbols: list[str] | None) -> dict[str, Any]:
         "signals": row.get("signals_generated", 0),
         "timings_ms": {name: row.get(name) for name in (*TIMING_FIELDS, "execution_time_ms")},
         "errors": [*row.get("errors", []), *unreadable],
+        # The signals themselves and each one's delivery per channel, from the delivery log.
+        "signal_details": found,
     }

@@ -31,7 +31,12 @@ ASSETS = {
     "eod_consolidation",
     "calibration_report",
 }
-CHECKS = {"bars:bars_valid_and_complete", "signals:signals_sane"}
+CHECKS = {
+    "bars:bars_valid_and_complete",
+    "signals:signals_sane",
+    "signals:on_time",
+    "eod_consolidation:on_time",
+}
 JOBS = {
     "prediction_cycle",
     "eod_job",

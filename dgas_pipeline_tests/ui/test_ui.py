@@ -8,7 +8,9 @@ the README's screenshots (`docs/screenshots/`, or `$DGAS_UI_SCREENSHOTS`):
 - a backfill of a missed session launched from the job's "Materialize all" dialog, run by the
   daemon and mirrored into `prediction_runs` as launched by a backfill;
 - `market_clock_sensor` with the readable skip reason of its Thanksgiving ticks;
-- the strongest signal's chart, a Markdown image in the `signals` materialization.
+- the strongest signal's chart, a Markdown image in the `signals` materialization;
+- bars the daemon never ran (2026-11-23..25) as failed `on_time` checks on `signals`, with
+  the reason the lateness sensor gave.
 """
 
 from __future__ import annotations
@@ -240,3 +242,35 @@ def test_signals_materialization_shows_the_signal_chart(deployment: Deployment, 
     width = chart.evaluate("img => img.complete ? img.naturalWidth : 0")
     assert width > 0  # the PNG decoded
     screenshot(page, "signal-chart")
+
+
+def test_a_bar_never_run_is_a_failed_on_time_check_with_its_reason(
+    deployment: Deployment, page: Page
+) -> None:
+    # The daemon's first lateness tick (clock: Thanksgiving noon) looks back a week: nothing
+    # ran Monday 2026-11-23, so its 09:30 bar (due 10:00 ET, grace 5 min) failed.
+    key, reason = "2026-11-23-09:30", "due 10:00 ET, nothing by 10:05"
+    query = """query ($partition: String!) {
+        assetCheckExecutions(assetKey: {path: ["signals"]}, checkName: "on_time",
+                             partition: $partition, limit: 5) {
+          status evaluation { description partition }
+        } }"""
+    deadline = time.monotonic() + TICK_DEADLINE_S
+    executions: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not executions:
+        deployment.assert_alive()
+        executions = deployment.graphql(query, partition=key)["assetCheckExecutions"]
+        time.sleep(1)
+    assert executions, f"no on_time verdict in {TICK_DEADLINE_S}s\n{deployment.logs()}"
+    assert [(e["status"], e["evaluation"]["description"]) for e in executions] == [
+        ("FAILED", reason)
+    ]
+
+    # The check's execution history lists the verdicts with their reasons, newest first (a
+    # backfill run of the same bars adds its own passed ones).
+    page.goto(f"{deployment.base_url}/assets/signals?view=checks&checkDetail=on_time")
+    page.get_by_role("tab", name="Execution history").click()
+    late = re.compile(r"^due \d\d:\d\d ET, nothing by \d\d:\d\d$")
+    expect(page.get_by_text(late).first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Failed").first).to_be_visible()
+    screenshot(page, "late-bar-check")
