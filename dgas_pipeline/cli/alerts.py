@@ -118,7 +118,8 @@ def replay_command(
     now: datetime | None = None,
     transitions: bool = False,
 ) -> dict[str, Any]:
-    """`{"events": [...]}`: the rules over the provider's bars of the sessions start..end.
+    """`{"timezone": ..., "events": [...]}`: the rules over the provider's bars of the
+    sessions start..end.
 
     Each session is evaluated with the history a live cycle reads (`history_sessions`), so
     the events are the ones the cycle would have sent. A symbol the provider chain has no
@@ -130,7 +131,7 @@ def replay_command(
     rules = load_checked_rules(path, config)
     window = replay_window(market, start, end, config.history_sessions)
     if window.fetch_start is None or window.fetch_end is None:
-        return {"events": []}
+        return {"timezone": market.tz.key, "events": []}
     symbols = list(dict.fromkeys(s for rule in rules.alerts for s in rule.symbols))
     providers = build_providers(config.provider, api_key, market)
     try:
@@ -156,7 +157,10 @@ def replay_command(
         now=now,
         transitions=transitions,
     )
-    return {"events": [event.to_json() for event in evaluation.events]}
+    return {
+        "timezone": market.tz.key,
+        "events": [event.to_json() for event in evaluation.events],
+    }
 
 
 # -- rendering for people ----------------------------------------------------------------------
@@ -174,10 +178,14 @@ def render_schema(result: dict[str, Any]) -> str:
 def render_replay(result: dict[str, Any]) -> str:
     from zoneinfo import ZoneInfo
 
-    new_york = ZoneInfo("America/New_York")
-    rows = [f"{'bar start (ET)':<22} {'rule':<24} {'symbol':<8} {'state':<10} value"]
+    from dgas_pipeline.market.zones import NEW_YORK, zone_label
+
+    tz_name = result.get("timezone", NEW_YORK)
+    zone = ZoneInfo(tz_name)
+    head = f"bar start ({zone_label(tz_name)})"
+    rows = [f"{head:<22} {'rule':<24} {'symbol':<8} {'state':<10} value"]
     for e in result["events"]:
-        local = datetime.fromisoformat(e["bar_start"]).astimezone(new_york)
+        local = datetime.fromisoformat(e["bar_start"]).astimezone(zone)
         value = "-" if e["value"] is None else f"{e['value']:.4f}"
         rows.append(
             f"{local:%a %Y-%m-%d %H:%M}   {e['rule']:<24} {e['symbol']:<8} {e['state']:<10} {value}"

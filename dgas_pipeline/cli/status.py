@@ -10,6 +10,7 @@ from dgas_pipeline.cli.environment import use_config_file
 from dgas_pipeline.cli.output import local_time
 from dgas_pipeline.config import load_config
 from dgas_pipeline.location import market_for
+from dgas_pipeline.market.zones import zone_label
 
 
 def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def render_status(result: dict[str, Any], tz_name: str = "America/New_York") -> 
         return "\n".join([*lines, "", "no runs yet"])
     lines += [
         "",
-        f"last {len(runs)} run{'s' if len(runs) != 1 else ''} (times {_zone_label(tz_name)}):",
+        f"last {len(runs)} run{'s' if len(runs) != 1 else ''} (times {zone_label(tz_name)}):",
         f"{'launched':<16} {'partition':<17} {'kind':<5} {'status':<8} {'by':<9} "
         f"{'duration':>8} {'signals':>7}",
     ]
@@ -69,10 +70,6 @@ def render_status(result: dict[str, Any], tz_name: str = "America/New_York") -> 
 def _cell(value: object) -> str:
     """A table cell: a missing value shows as '-', never as a formatting error."""
     return "-" if value is None else str(value)
-
-
-def _zone_label(tz_name: str) -> str:
-    return "ET" if tz_name == "America/New_York" else tz_name
 
 
 def duration(ms: int | None) -> str:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
+from dgas_pipeline.market.zones import zone_label
 from dgas_pipeline.store.signal_queries import deliveries_of, signals_of_partitions
 
 SENT, ALREADY_SENT, STALE, FAILED, PENDING = "sent", "already_sent", "stale", "failed", "pending"
@@ -118,7 +119,7 @@ def render_signals(rows: Sequence[Mapping[str, Any]], tz_name: str) -> list[str]
         f"{'symbol':<8} {'direction':<11} {'tf':<6} {'bar closed':<11} {'entry':>10} "
         f"{'stop':>10} {'target':>10} {'conf':>5} {'str':>5} {'outcome':<8} patterns"
     )
-    lines = [f"signals ({len(rows)}, times {_zone_label(tz_name)}):", header]
+    lines = [f"signals ({len(rows)}, times {zone_label(tz_name)}):", header]
     for row in rows:
         lines.append(
             f"{row['symbol']:<8} {row['direction']:<11} {row['timeframe']:<6} "
@@ -150,7 +151,3 @@ def _iso(at: datetime | None) -> str | None:
 
 def _local(text: str, tz_name: str) -> str:
     return datetime.fromisoformat(text).astimezone(ZoneInfo(tz_name)).strftime("%m-%d %H:%M")
-
-
-def _zone_label(tz_name: str) -> str:
-    return "ET" if tz_name == "America/New_York" else tz_name

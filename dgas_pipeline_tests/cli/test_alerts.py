@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from dgas_pipeline.cli.alerts import render_replay
 from dgas_pipeline.cli.main import main
 from dgas_pipeline_tests.alerts.bars import market
 from dgas_pipeline_tests.alerts.test_replay import END, START
@@ -158,4 +159,34 @@ def test_dgas_alerts_replay_over_a_holiday_only_has_no_events(
         encoding="utf-8",
     )
     thanksgiving = ("--start", "2025-11-27", "--end", "2025-11-27")
-    assert dgas_json(capsys, "alerts", "replay", str(path), *thanksgiving) == {"events": []}
+    assert dgas_json(capsys, "alerts", "replay", str(path), *thanksgiving) == {
+        "timezone": "America/New_York",
+        "events": [],
+    }
+
+
+_EVENT = {
+    "bar_start": "2026-07-01T13:30:00+00:00",
+    "rule": "breakout",
+    "symbol": "SPY",
+    "state": "FIRED",
+    "value": 1.5,
+}
+
+
+@pytest.mark.parametrize(
+    ("tz_name", "header", "local"),
+    [
+        ("America/New_York", "bar start (ET)", "Wed 2026-07-01 09:30"),
+        ("Europe/London", "bar start (Europe/London)", "Wed 2026-07-01 14:30"),
+        ("Asia/Tokyo", "bar start (Asia/Tokyo)", "Wed 2026-07-01 22:30"),
+    ],
+)
+def test_the_replay_table_shows_times_in_the_exchange_zone_it_names(
+    tz_name: str, header: str, local: str
+) -> None:
+    text = render_replay({"timezone": tz_name, "events": [_EVENT]})
+    head, row, count = text.splitlines()
+    assert head.startswith(header)
+    assert row.startswith(local)
+    assert count == "1 events"

@@ -1,0 +1,16 @@
+"""How a table names the exchange's time zone in its header.
+
+"ET" is what New York traders read and write; any other exchange is named by its IANA zone,
+which says the city and never hides a DST switch behind an abbreviation that changes with the
+date. One rule for every command's table, so `status`, `run-once`, `signals` and `alerts
+replay` label their times the same way.
+"""
+
+from __future__ import annotations
+
+NEW_YORK = "America/New_York"
+
+
+def zone_label(tz_name: str) -> str:
+    """The header label of times shown in `tz_name`."""
+    return "ET" if tz_name == NEW_YORK else tz_name
