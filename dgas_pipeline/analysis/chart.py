@@ -22,6 +22,7 @@ from dgas_pipeline.analysis.parameters import DrummondParameters
 
 DEFAULT_PARAMETERS = DrummondParameters()
 LABEL_TIMEZONE = "America/New_York"
+"""The default zone of the chart's times; a cycle passes its exchange's own."""
 UP_COLOUR, DOWN_COLOUR = "#2e7d32", "#c62828"
 
 
@@ -33,8 +34,10 @@ def signal_chart_png(
     last_bars: int = 60,
     params: DrummondParameters = DEFAULT_PARAMETERS,
     dpi: int = 100,
+    tz: str = LABEL_TIMEZONE,
 ) -> bytes:
-    """PNG bytes of the last `last_bars` bars up to the signal.
+    """PNG bytes of the last `last_bars` bars up to the signal, its times in `tz` (the
+    exchange's zone: a London trader reads London times).
 
     `bars_one_symbol`: the trading-timeframe bars of the signal's symbol (symbol, ts, open,
     high, low, close). `indicators`: `compute_indicators` of those same rows, or None to
@@ -64,19 +67,26 @@ def signal_chart_png(
     _zones(ax, frame, params)
     _levels(ax, x, signal)
 
-    kind = str(signal.get("signal_type", ""))
-    confidence = signal.get("confidence")
-    title = (
-        f"{frame['symbol'].iloc[0]} {kind} at {stamp.tz_convert(LABEL_TIMEZONE):%Y-%m-%d %H:%M %Z}"
-    )
-    if confidence is not None:
-        title += f"  confidence {float(confidence):.2f}"
-    ax.set_title(title)
+    ax.set_title(chart_title(str(frame["symbol"].iloc[0]), signal, tz))
     ticks = x[:: max(len(x) // 8, 1)]
-    local = pd.DatetimeIndex(frame["ts"]).tz_convert(LABEL_TIMEZONE)
-    ax.set_xticks(ticks, [f"{t:%m-%d %H:%M}" for t in local[ticks]], rotation=30, fontsize=8)
+    ax.set_xticks(ticks, tick_labels(frame["ts"].iloc[ticks], tz), rotation=30, fontsize=8)
     ax.set_xlim(-1, len(x) + 2)
     return finished_png(fig, ax, dpi)
+
+
+def chart_title(symbol: str, signal: Mapping[str, Any] | pd.Series, tz: str) -> str:
+    """`SPY LONG at 2026-07-01 10:30 EDT  confidence 0.72`: the signal's time in `tz`."""
+    stamp = pd.Timestamp(signal["signal_timestamp"]).tz_convert(tz)
+    title = f"{symbol} {signal.get('signal_type', '')} at {stamp:%Y-%m-%d %H:%M %Z}"
+    confidence = signal.get("confidence")
+    if confidence is not None:
+        title += f"  confidence {float(confidence):.2f}"
+    return title
+
+
+def tick_labels(starts: pd.Series, tz: str) -> list[str]:
+    """The x-axis labels: each bar's start in `tz`."""
+    return [f"{t:%m-%d %H:%M}" for t in pd.DatetimeIndex(starts).tz_convert(tz)]
 
 
 def finished_png(fig: Figure, ax: Any, dpi: int) -> bytes:

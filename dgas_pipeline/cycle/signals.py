@@ -61,7 +61,9 @@ def find_signals(
     }
     if len(kept):
         history = group_history(bars, cycle_bars)
-        metadata["strongest_signal_chart"] = chart_markdown(kept, history, services.settings)
+        metadata["strongest_signal_chart"] = chart_markdown(
+            kept, history, services.settings, services.market
+        )
     return stage.result(kept, **metadata)
 
 
@@ -165,14 +167,17 @@ def owner_key(market: MarketHoursManager, signal_time: pd.Timestamp, interval: t
 
 
 def chart_markdown(
-    kept: pd.DataFrame, history: pd.DataFrame, settings: SchedulerConfig
+    kept: pd.DataFrame,
+    history: pd.DataFrame,
+    settings: SchedulerConfig,
+    market: MarketHoursManager,
 ) -> Markdown:
     """The strongest signal drawn on its trading timeframe, inline in the step's metadata."""
     best = kept.loc[kept["confidence"].idxmax()]
     trading = settings.enabled_timeframes[1]
     own = history[history["symbol"] == best["symbol"]]
     frame = analysis.closed_bars(analysis.resample_bars(own, trading), best["signal_timestamp"])
-    png = analysis.signal_chart_png(frame, None, best)
+    png = analysis.signal_chart_png(frame, None, best, tz=market.tz.key)
     encoded = base64.b64encode(png).decode("ascii")
     title = f"{best['signal_type']} {best['symbol']} {trading} @ {best['entry_price']:.2f}"
     return Markdown(f"**{title}**\n\n![chart](data:image/png;base64,{encoded})")

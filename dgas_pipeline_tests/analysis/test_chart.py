@@ -11,6 +11,7 @@ from dgas_pipeline.analysis import (
     resample_bars,
     signal_chart_png,
 )
+from dgas_pipeline.analysis.chart import chart_title, tick_labels
 
 
 @pytest.fixture(scope="module")
@@ -34,3 +35,24 @@ def test_chart_computes_indicators_when_not_given(walk_bars, one_signal):
 def test_chart_refuses_bars_of_several_symbols(walk_bars, one_signal):
     with pytest.raises(ValueError, match="more than one symbol"):
         signal_chart_png(resample_bars(walk_bars, "1h"), None, one_signal)
+
+
+@pytest.mark.parametrize(
+    ("tz", "title_time", "first_tick"),
+    [
+        ("America/New_York", "2026-07-01 10:30 EDT", "07-01 09:30"),
+        ("Europe/London", "2026-07-01 15:30 BST", "07-01 14:30"),
+        ("Asia/Hong_Kong", "2026-07-01 22:30 HKT", "07-01 21:30"),
+    ],
+)
+def test_chart_times_are_in_the_exchange_zone_it_is_given(
+    tz: str, title_time: str, first_tick: str
+) -> None:
+    signal = {
+        "signal_timestamp": pd.Timestamp("2026-07-01T14:30:00Z"),
+        "signal_type": "LONG",
+        "confidence": 0.72,
+    }
+    assert chart_title("SPY", signal, tz) == f"SPY LONG at {title_time}  confidence 0.72"
+    starts = pd.Series(pd.to_datetime(["2026-07-01T13:30:00Z", "2026-07-01T14:00:00Z"]))
+    assert tick_labels(starts, tz)[0] == first_tick
