@@ -13,7 +13,7 @@ from dgas_pipeline.analysis._layout import SymbolLayout, layout_of
 from dgas_pipeline.analysis.envelopes import envelope_arrays
 from dgas_pipeline.analysis.lines import line_arrays
 from dgas_pipeline.analysis.parameters import DrummondParameters
-from dgas_pipeline.analysis.patterns import PATTERN_COLUMNS, pattern_arrays
+from dgas_pipeline.analysis.patterns import PATTERN_COLUMNS, pattern_arrays, termination_arrays
 from dgas_pipeline.analysis.pldot import pldot_arrays
 from dgas_pipeline.analysis.states import state_arrays, state_categorical
 
@@ -40,23 +40,35 @@ INDICATOR_COLUMNS = (
 
 
 def compute_indicators(
-    bars: pd.DataFrame, params: DrummondParameters = DEFAULT_PARAMETERS
+    bars: pd.DataFrame,
+    params: DrummondParameters = DEFAULT_PARAMETERS,
+    *,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """`bars` (one timeframe, sorted by symbol, ts) with every indicator column appended.
 
     Added columns, in order: INDICATOR_COLUMNS. Floats are NaN until a symbol has enough bars
     (PLdot: 2 bars, slope: 3, "pldot_range" envelope: 4, state: 4); int8 direction-like
     columns read 0 until then. No value depends on a bar after its own.
+
+    `rows` (positions in `bars`): only those rows, each with the values it has in the whole
+    frame. A cycle keeps one row per symbol of thousands of bars, and the termination
+    patterns (a zone clustering per bar) are most of the cost: they are computed for the
+    kept rows only.
     """
     layout = layout_of(bars)
-    cols = indicator_arrays(
-        layout,
-        bars["high"].to_numpy(np.float64),
-        bars["low"].to_numpy(np.float64),
-        bars["close"].to_numpy(np.float64),
-        params,
-    )
-    out = bars.copy()
+    high = bars["high"].to_numpy(np.float64)
+    low = bars["low"].to_numpy(np.float64)
+    close = bars["close"].to_numpy(np.float64)
+    cols = indicator_arrays(layout, high, low, close, params, with_termination=rows is None)
+    if rows is None:
+        out = bars.copy()
+    else:
+        rows = np.asarray(rows, dtype=np.int64)
+        approach, touch = termination_arrays(layout, cols, params, rows)
+        cols = {name: values[rows] for name, values in cols.items()}
+        cols["termination_approach"], cols["termination_touch"] = approach, touch
+        out = bars.iloc[rows].copy()
     for name in INDICATOR_COLUMNS:
         values = cols[name]
         out[name] = state_categorical(values) if name == "state" else values

@@ -52,22 +52,27 @@ def compute_snapshots(
 
 
 def indicator_snapshot(history: pd.DataFrame, timeframe: str, group: list[Bar]) -> pd.DataFrame:
-    """Each cycle of `group`'s newest closed `timeframe` bar per symbol, with indicators."""
+    """Each cycle of `group`'s newest closed `timeframe` bar per symbol, with indicators (the
+    costly termination patterns computed for those rows only)."""
     closed = analysis.closed_bars(analysis.resample_bars(history, timeframe), group[-1].end)
-    computed = analysis.compute_indicators(closed)
-    return latest_per_bar(computed.assign(timeframe=timeframe), group)
+    if closed.empty:
+        computed = analysis.compute_indicators(closed).assign(timeframe=timeframe)
+        return computed.assign(**{PARTITION: pd.Series(dtype=object)})
+    rows, bars_of = latest_rows(closed, group)
+    computed = analysis.compute_indicators(closed, rows=rows).reset_index(drop=True)
+    keys = np.array([bar.key for bar in group], dtype=object)[bars_of]
+    return computed.assign(timeframe=timeframe, **{PARTITION: keys})
 
 
-def latest_per_bar(computed: pd.DataFrame, group: list[Bar]) -> pd.DataFrame:
-    """Each symbol's newest row ending by each bar's end, tagged with the bar's partition.
+def latest_rows(frame: pd.DataFrame, group: list[Bar]) -> tuple[np.ndarray, np.ndarray]:
+    """(row positions in `frame`, index in `group`): each symbol's newest row ending by each
+    bar's end, bar after bar in `frame`'s order.
 
     The rows a live cycle of each bar keeps (`groupby("symbol").tail(1)` of what had ended),
-    bar after bar in `computed`'s order, found by one as-of join instead of a pass per bar.
+    found by one as-of join instead of a pass per bar.
     """
-    if computed.empty:
-        return computed.assign(**{PARTITION: pd.Series(dtype=object)})
-    codes, symbols = pd.factorize(computed["symbol"])  # plain or categorical symbols alike
-    rows = pd.DataFrame({"end": computed["end"].array, "symbol": codes})
+    codes, symbols = pd.factorize(frame["symbol"])  # plain or categorical symbols alike
+    rows = pd.DataFrame({"end": frame["end"].array, "symbol": codes})
     rows["row"] = np.arange(len(rows))
     asks = pd.DataFrame(
         [(i, bar.end, code) for i, bar in enumerate(group) for code in range(len(symbols))],
@@ -87,6 +92,4 @@ def latest_per_bar(computed: pd.DataFrame, group: list[Bar]) -> pd.DataFrame:
         allow_exact_matches=True,
     ).dropna(subset=["row"])
     found = found.sort_values(["bar", "row"], kind="stable")
-    picked = computed.iloc[found["row"].astype(np.int64).to_numpy()].reset_index(drop=True)
-    keys = np.array([bar.key for bar in group], dtype=object)[found["bar"].to_numpy()]
-    return picked.assign(**{PARTITION: keys})
+    return found["row"].astype(np.int64).to_numpy(), found["bar"].to_numpy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -45,6 +46,58 @@ def test_upsert_returns_ids_in_the_order_of_the_rows(engine: Engine) -> None:
             for r in conn.execute(sa.select(generated_signals.c.id, generated_signals.c.symbol))
         }
     assert [symbols[i] for i in ids] == ["MSFT", "AAPL", "TSLA"]
+
+
+def test_a_cycle_of_thousands_of_signals_gets_each_its_own_id_in_order(engine: Engine) -> None:
+    """More rows than one statement takes, some stored before, timestamps given in other zones
+    and as pandas timestamps: every id is the row of its own key, in the order given."""
+    new_york = pd.Timestamp(BAR).tz_convert("America/New_York")
+    rows = [
+        signal_row(
+            symbol=f"S{n:04d}",
+            signal_timestamp=new_york if n % 2 else BAR,
+            signal_type="SHORT" if n % 3 else "LONG",
+            confidence=n / 10_000,
+        )
+        for n in range(1_234)
+    ]
+    with engine.begin() as conn:
+        earlier = repo.upsert_signals(conn, rows[::7])
+        ids = repo.upsert_signals(conn, list(reversed(rows)))[::-1]
+        stored = {
+            r.id: (r.symbol, r.signal_type, r.confidence)
+            for r in conn.execute(
+                sa.select(
+                    generated_signals.c.id,
+                    generated_signals.c.symbol,
+                    generated_signals.c.signal_type,
+                    generated_signals.c.confidence,
+                )
+            )
+        }
+    assert len(stored) == len(rows) == len(set(ids))
+    assert [stored[i] for i in ids] == [
+        (r["symbol"], r["signal_type"], r["confidence"]) for r in rows
+    ]
+    assert earlier == ids[::7]
+
+
+def test_a_key_given_twice_in_one_call_is_one_row_holding_the_last_values(
+    engine: Engine,
+) -> None:
+    rows = [
+        signal_row(confidence=0.5),
+        signal_row(symbol="MSFT"),
+        signal_row(confidence=0.9, dagster_run_id="run-2"),
+    ]
+    with engine.begin() as conn:
+        first, other, last = repo.upsert_signals(conn, rows)
+    with engine.connect() as conn:
+        stored = {
+            r["symbol"]: r for r in repo.signals_for_partition(conn, rows[0]["partition_key"])
+        }
+    assert first == last == stored["AAPL"]["id"] != other
+    assert (stored["AAPL"]["confidence"], stored["AAPL"]["dagster_run_id"]) == (0.9, "run-2")
 
 
 @pytest.mark.parametrize(
