@@ -214,7 +214,7 @@ def test_two_runs_storing_the_same_frame_at_once_both_succeed(
 
     def write(frame: pd.DataFrame) -> None:
         try:
-            io_manager.ParquetIOManager._write(path, frame)
+            io_manager.ParquetIOManager._write([path], frame)
         except BaseException as err:
             errors.append(err)
 
