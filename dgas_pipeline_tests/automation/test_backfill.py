@@ -125,7 +125,7 @@ def test_backfill_without_wait_records_a_dagster_backfill_of_the_missing_partiti
 def test_backfill_wait_with_a_failed_run_exits_1_and_mirrors_every_bar_failed(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def boom(frame: object) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("indicator engine exploded")
 
     monkeypatch.setattr(analysis, "compute_indicators", boom)

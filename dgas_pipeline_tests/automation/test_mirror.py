@@ -134,7 +134,7 @@ def test_a_step_that_raises_is_mirrored_failed_by_the_failure_hook(
 ) -> None:
     env = deployment_on_each_db
 
-    def boom(frame: object) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("indicator engine exploded\nsecond line stays out")
 
     monkeypatch.setattr(analysis, "compute_indicators", boom)
