@@ -37,13 +37,3 @@ def progress_note(text: str) -> Iterator[None]:
 
 def iso(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
-
-
-def local_time(
-    text: str | None, tz_name: str = "America/New_York", fmt: str = "%a %Y-%m-%d %H:%M %Z"
-) -> str:
-    if text is None:
-        return "-"
-    from zoneinfo import ZoneInfo
-
-    return datetime.fromisoformat(text).astimezone(ZoneInfo(tz_name)).strftime(fmt)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from datetime import date, timedelta
 from typing import Any
 
-from dgas_pipeline.cli.output import local_time
 from dgas_pipeline.cli.values import check_order, minutes, parse_date, today
 from dgas_pipeline.config import load_config
 from dgas_pipeline.errors import InvalidInput
@@ -18,6 +18,7 @@ from dgas_pipeline.market import (
     parse_interval,
     plan_launches,
 )
+from dgas_pipeline.market.zones import NEW_YORK, local_time, zone_label
 
 MAX_PLANNED_LAUNCHES = 100_000
 """A year of 1-minute bars (about 98,500 launches) fits; the calendar's thirteen do not."""
@@ -46,6 +47,7 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any]:
     )
     check_order(start, end)
     check_plan_size(market, start, end, settings.interval)
+    args.render = functools.partial(render_plan, tz_name=market.tz.key)
     return {"launches": [x.to_json() for x in plan_launches(market, start, end, settings)]}
 
 
@@ -67,9 +69,11 @@ def check_plan_size(market: MarketHoursManager, start: date, end: date, step: ti
         )
 
 
-def render_plan(result: dict[str, Any]) -> str:
-    rows = [f"{'due (ET)':<26} {'kind':<6} partition_key"]
+def render_plan(result: dict[str, Any], tz_name: str = NEW_YORK) -> str:
+    head = f"due ({zone_label(tz_name)})"
+    rows = [f"{head:<26} {'kind':<6} partition_key"]
     for x in result["launches"]:
-        rows.append(f"{local_time(x['due']):<26} {x['kind']:<6} {x['partition_key']}")
+        due = local_time(x["due"], tz_name)
+        rows.append(f"{due:<26} {x['kind']:<6} {x['partition_key']}")
     rows.append(f"{len(result['launches'])} launches")
     return "\n".join(rows)

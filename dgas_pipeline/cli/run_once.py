@@ -9,13 +9,14 @@ from typing import Any
 
 from dgas_pipeline import clock
 from dgas_pipeline.cli.environment import check_files_of, use_config_file
-from dgas_pipeline.cli.output import iso, local_time, progress_note
+from dgas_pipeline.cli.output import iso, progress_note
 from dgas_pipeline.cli.values import parse_instant, partitions_covered
 from dgas_pipeline.config import SchedulerConfig, load_config
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.location import market_for
 from dgas_pipeline.market import MarketHoursManager, plan_launches
 from dgas_pipeline.market.bars import Bar, cycle_bar_due_by
+from dgas_pipeline.market.zones import local_time
 from dgas_pipeline.tickers import check_tickers
 
 

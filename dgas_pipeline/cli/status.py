@@ -7,10 +7,9 @@ import functools
 from typing import Any
 
 from dgas_pipeline.cli.environment import use_config_file
-from dgas_pipeline.cli.output import local_time
 from dgas_pipeline.config import load_config
 from dgas_pipeline.location import market_for
-from dgas_pipeline.market.zones import zone_label
+from dgas_pipeline.market.zones import local_time, zone_label
 
 
 def cmd_status(args: argparse.Namespace) -> dict[str, Any]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
-from dgas_pipeline.market.zones import zone_label
+from dgas_pipeline.market.zones import local_time, zone_label
 from dgas_pipeline.store.signal_queries import deliveries_of, signals_of_partitions
 
 SENT, ALREADY_SENT, STALE, FAILED, PENDING = "sent", "already_sent", "stale", "failed", "pending"
@@ -123,7 +122,7 @@ def render_signals(rows: Sequence[Mapping[str, Any]], tz_name: str) -> list[str]
     for row in rows:
         lines.append(
             f"{row['symbol']:<8} {row['direction']:<11} {row['timeframe']:<6} "
-            f"{_local(row['bar_closed'], tz_name):<11} {row['entry']:>10.2f} "
+            f"{local_time(row['bar_closed'], tz_name, '%m-%d %H:%M'):<11} {row['entry']:>10.2f} "
             f"{row['stop']:>10.2f} {row['target']:>10.2f} {row['confidence']:>5.2f} "
             f"{row['strength']:>5.2f} {row['outcome']:<8} {', '.join(row['patterns']) or '-'}"
         )
@@ -147,7 +146,3 @@ def delivery_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 def _iso(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
-
-
-def _local(text: str, tz_name: str) -> str:
-    return datetime.fromisoformat(text).astimezone(ZoneInfo(tz_name)).strftime("%m-%d %H:%M")

@@ -563,3 +563,36 @@ def test_a_command_help_shows_its_examples(capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     assert out.rstrip().endswith("examples:\n  dgas status\n  dgas status --json --config "
                                  "/etc/dgas/dgas.yaml")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("exchange", "header", "first_due", "opens"),
+    [
+        ("XNYS", "due (ET)", "Wed 2026-07-01 10:00 EDT", "open Wed 2026-07-01 09:30 EDT"),
+        (
+            "XLON",
+            "due (Europe/London)",
+            "Wed 2026-07-01 08:30 BST",
+            "open Wed 2026-07-01 08:00 BST",
+        ),
+        ("XTKS", "due (Asia/Tokyo)", "Wed 2026-07-01 09:30 JST", "open Wed 2026-07-01 09:00 JST"),
+    ],
+)
+def test_plan_and_calendar_tables_show_times_in_the_exchange_zone(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    exchange: str,
+    header: str,
+    first_due: str,
+    opens: str,
+) -> None:
+    config = tmp_path / "dgas.yaml"
+    config.write_text(f"calendar:\n  exchange: {exchange}\n", encoding="utf-8")
+    code, out, _ = dgas(
+        capsys, "plan", "--config", str(config), "--start", "2026-07-01", "--end", "2026-07-01"
+    )
+    head, first = out.splitlines()[:2]
+    assert (code, head.split("  ")[0], first.startswith(first_due)) == (0, header, True)
+    code, out, _ = dgas(capsys, "calendar", "--config", str(config), "2026-07-01")
+    assert code == 0 and opens in out.splitlines()[0]
+    assert header in out
