@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dgas_pipeline.data.settings import ProviderSettings
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
@@ -25,6 +25,7 @@ from dgas_pipeline.market.intervals import format_interval, parse_interval
 from dgas_pipeline.market.overrides import not_a_number
 from dgas_pipeline.market.window import DEFAULT_HISTORY_START
 from dgas_pipeline.notify.settings import NotificationSettings
+from dgas_pipeline.strict_numbers import NumbersNotBooleans
 from dgas_pipeline.tickers import check_tickers
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ MAX_STALE_AFTER_MINUTES = 7 * 24 * 60
 _USERINFO = re.compile(r"(?<=://)([^:/?#@]*)(:)?[^/?#]*@")
 
 
-class _Strict(BaseModel):
+class _Strict(NumbersNotBooleans):
     # allow_inf_nan=False: `.nan` or "1e400" is never a threshold.
     model_config = ConfigDict(
         extra="forbid", frozen=True, hide_input_in_errors=True, allow_inf_nan=False

@@ -24,9 +24,10 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from dgas_pipeline.errors import InvalidInput, InvalidInputs
+from dgas_pipeline.strict_numbers import NumbersNotBooleans
 
 FIELD = "executor"
 ExecutorKind = Literal["in_process", "multiprocess", "celery"]
@@ -40,7 +41,7 @@ MAX_CONCURRENT = 256
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
-class CelerySettings(BaseModel):
+class CelerySettings(NumbersNotBooleans):
     """Broker, result backend and queue that the run and its Celery workers must share."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -122,7 +123,7 @@ class CelerySettings(BaseModel):
         ]
 
 
-class ExecutorSettings(BaseModel):
+class ExecutorSettings(NumbersNotBooleans):
     """Which executor the cycle and EOD jobs run their steps with, chosen at code-load time."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)

@@ -19,14 +19,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from dgas_pipeline.strict_numbers import NumbersNotBooleans
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_MAX_BYTES = 1024 * 1024 * 1024  # a bigger log file is one nobody rotates
 
 
-class _Strict(BaseModel):
+class _Strict(NumbersNotBooleans):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     @field_validator("level", mode="before", check_fields=False)

@@ -10,7 +10,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+
+from dgas_pipeline.strict_numbers import NumbersNotBooleans
 
 ProviderName = Literal["synthetic", "files", "polygon"]
 # Upper bounds: a wait or a retry count past them is a typo, and would otherwise overflow
@@ -21,7 +23,7 @@ MAX_BACKOFF_SECONDS = 3600
 SEED_MAX = 2**63 - 1  # as large as a file may hold (input_files.MAX_INTEGER)
 
 
-class ProviderSettings(BaseModel):
+class ProviderSettings(NumbersNotBooleans):
     """Provider chain and network behaviour; unknown keys are errors, like the rest of config."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)

@@ -20,7 +20,6 @@ import re
 from typing import Any, Final
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -30,6 +29,7 @@ from pydantic import (
 
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error
 from dgas_pipeline.notify.urls import CONSOLE_URL, SecretResolver, resolve_url, url_problems
+from dgas_pipeline.strict_numbers import NumbersNotBooleans
 
 FIELD: Final = "notifications"
 """The field of the app config that holds these settings; error paths start with it."""
@@ -38,7 +38,7 @@ CHANNEL_NAME_PATTERN: Final = r"[a-z0-9_-]{1,64}"
 MAX_BACKOFF_SECONDS: Final = 3600
 
 
-class ChannelSettings(BaseModel):
+class ChannelSettings(NumbersNotBooleans):
     """One destination. `name` keys the delivery log, so renaming a channel re-sends to it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -62,7 +62,7 @@ def _default_channels() -> list[ChannelSettings]:
     return [ChannelSettings(name="console", url=CONSOLE_URL)]
 
 
-class NotificationSettings(BaseModel):
+class NotificationSettings(NumbersNotBooleans):
     """Channels plus the retry policy every channel gets (exponential backoff, full jitter)."""
 
     model_config = ConfigDict(
