@@ -13,7 +13,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationInfo, field_validator
 
-NOT_A_BOOLEAN = "is true/false, not a number (expected a number)"
+NOT_A_BOOLEAN = "is a boolean, not a number (expected a number)"
 
 
 def is_number_annotation(annotation: Any) -> bool:
