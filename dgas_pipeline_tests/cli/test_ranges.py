@@ -13,11 +13,13 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 import yaml
 
 from dgas_pipeline.market.calendar import calendar_bounds
@@ -228,3 +230,44 @@ def test_the_last_days_have_no_next_open_and_the_days_before_them_do(workdir: Pa
             assert answer["next_open"] is not None, day
     code, out, _ = run_dgas("calendar", last_session.isoformat())
     assert code == 0 and "next open: -" in out
+
+
+# -- a range with nothing to plan says why --------------------------------------------------
+
+WEDNESDAY_BEFORE_THANKSGIVING = datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "why"),
+    [
+        ("2025-11-27", "2025-11-27", "no session in the range (2025-11-27: Thanksgiving)"),
+        ("2025-12-06", "2025-12-07", "(2025-12-06: weekend, 2025-12-07: weekend)"),
+        (
+            "2026-11-26",
+            "2026-11-29",
+            "no bar of the range is due yet (its first session is 2026-11-27)",
+        ),
+        ("2026-12-24", "2026-12-31", "its first session is 2026-12-24"),
+    ],
+    ids=["holiday", "weekend", "sessions-still-to-come", "year-end-to-come"],
+)
+@pytest.mark.parametrize("wait", [(), ("--wait",)], ids=["daemon", "wait"])
+def test_a_range_with_nothing_to_plan_says_why(
+    workdir: Path, start: str, end: str, why: str, wait: tuple[str, ...]
+) -> None:
+    with time_machine.travel(WEDNESDAY_BEFORE_THANKSGIVING, tick=False):
+        code, out, err = run_dgas("backfill", "--start", start, "--end", end, *wait)
+        assert (code, err) == (0, "")
+        assert out.startswith("launched 0, already done 0; ") and why in out
+        code, out, _ = run_dgas("backfill", "--start", start, "--end", end, *wait, "--json")
+    assert code == 0 and why in json.loads(out)["nothing_planned"]
+
+
+def test_a_range_that_plans_bars_gives_no_such_reason(workdir: Path) -> None:
+    with time_machine.travel(WEDNESDAY_BEFORE_THANKSGIVING, tick=False):
+        code, out, _ = run_dgas(
+            "backfill", "--start", "2026-11-20", "--end", "2026-11-20", "--json"
+        )
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["launched"] > 0 and "nothing_planned" not in answer
