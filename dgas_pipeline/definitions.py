@@ -11,6 +11,7 @@ import dagster as dg
 from dgas_pipeline.dagster_home import check_dagster_postgres_url
 from dgas_pipeline.defs import build_definitions
 from dgas_pipeline.defs.runtime.event_batching import batch_event_writes
+from dgas_pipeline.defs.runtime.notices import hide_deliberate_notices
 from dgas_pipeline.location import current_location
 
 
@@ -18,5 +19,6 @@ from dgas_pipeline.location import current_location
 def defs() -> dg.Definitions:
     """The definitions of the location `DGAS_CONFIG` names (else `./dgas.yaml`, defaults)."""
     check_dagster_postgres_url()
+    hide_deliberate_notices()
     batch_event_writes()  # the run worker's asset events (the code server's runs inherit it)
     return build_definitions(current_location())

@@ -35,6 +35,7 @@ from dgas_pipeline.defs.eod.jobs import eod_job
 from dgas_pipeline.defs.partitions import cycle_partitions, session_partitions, week_partitions
 from dgas_pipeline.defs.reports.assets import report_assets
 from dgas_pipeline.defs.reports.jobs import calibration_report_job
+from dgas_pipeline.defs.runtime.executors import pipeline_executor
 from dgas_pipeline.defs.runtime.logs import build_loggers
 from dgas_pipeline.defs.runtime.resources import build_resources
 from dgas_pipeline.location import Location
@@ -69,4 +70,7 @@ def build_definitions(location: Location) -> dg.Definitions:
         ],
         resources=build_resources(location),
         loggers=build_loggers(location),
+        # Dagster's implicit asset job (a backfill launched on the assets in the UI) runs with
+        # this executor; without it, Dagster's default would start a process per step.
+        executor=pipeline_executor(config.executor),
     )

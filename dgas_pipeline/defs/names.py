@@ -18,9 +18,9 @@ EOD_JOB = "eod_job"
 WATCHLIST_JOB = "watchlist_job"
 METRICS_JOB = "metrics_rollup_job"
 CALIBRATION_JOB = "calibration_report_job"
-MIRRORED_JOBS = (CYCLE_JOB, EOD_JOB, WATCHLIST_JOB)
-"""The jobs whose runs land in `prediction_runs` and `scheduler_state`."""
 KIND_OF_JOB = {CYCLE_JOB: "cycle", EOD_JOB: "eod", WATCHLIST_JOB: "watchlist"}
+"""The jobs whose runs land in `prediction_runs` and `scheduler_state`, and their row kind
+(Dagster's implicit asset job too, by its assets: `runtime.runs.mirrored_kind`)."""
 JOB_OF_KIND = {"cycle": CYCLE_JOB, "eod": EOD_JOB}
 """The job of each kind of planned launch."""
 
@@ -29,6 +29,7 @@ CYCLE_GROUP = "prediction_cycle"
 EOD_GROUP = "end_of_day"
 REPORT_GROUP = "reports"
 CYCLE_ASSETS = ("bars", "indicators", "signals", "notifications", "alerts")
+EOD_ASSET = "eod_consolidation"
 METRICS_ASSET = "prediction_metrics"
 """Observed (not materialised) by each metric roll-up."""
 MARKET_CLOCK_SENSOR = "market_clock_sensor"
@@ -39,7 +40,7 @@ MIRROR_CANCELLATIONS_SENSOR = "run_mirror_cancellations"
 LATENESS_SENSOR = "lateness_sensor"
 ON_TIME_CHECK = "on_time"
 """The check, on each kind's asset below, that a launch materialised by due + grace."""
-ON_TIME_ASSET_OF_KIND = {"cycle": "signals", "eod": "eod_consolidation"}
+ON_TIME_ASSET_OF_KIND = {"cycle": "signals", "eod": EOD_ASSET}
 
 # -- our run tags ----------------------------------------------------------------------------
 KIND_TAG = "dgas/kind"

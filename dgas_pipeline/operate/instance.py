@@ -7,7 +7,6 @@ they show in the UI and are mirrored by the same assets and hooks.
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 
 import dagster as dg
@@ -16,6 +15,7 @@ import yaml
 from dgas_pipeline.dagster_home import check_dagster_postgres_url, ensure_dagster_home
 from dgas_pipeline.defs import build_definitions
 from dgas_pipeline.defs.runtime.logs import with_logs
+from dgas_pipeline.defs.runtime.notices import hide_deliberate_notices
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.location import Location, current_location
 
@@ -23,9 +23,7 @@ from dgas_pipeline.location import Location, current_location
 # only gets warnings and the command's summary.
 QUIET = with_logs({"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
 
-# Our own use of beta/preview APIs is deliberate; operators should not see the notices.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+hide_deliberate_notices()
 
 
 def load_code_location() -> tuple[Location, dg.Definitions, dg.DagsterInstance]:

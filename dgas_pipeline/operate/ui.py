@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 WORKSPACE_YAML = "workspace.yaml"
+DEV_SUPERSEDED = "Function `dev_command` is superseded"
 
 
 def prepare_instance(config_path: str | None) -> Path:
@@ -48,7 +49,10 @@ def serve(host: str, port: int) -> NoReturn:
     """Replace this process with `dagster dev` on the packaged workspace (DAGSTER_HOME and
     DGAS_CONFIG are in the environment it inherits)."""
     with resources.as_file(resources.files("dgas_pipeline").joinpath(WORKSPACE_YAML)) as path:
-        argv = [sys.executable, "-m", "dagster", "dev", "-w", str(path)]
+        # `dagster dev` is what runs the webserver and daemon together on one instance; its
+        # notice that a `dg` CLI supersedes it names a tool this project does not install.
+        argv = [sys.executable, "-W", f"ignore:{DEV_SUPERSEDED}", "-m", "dagster", "dev"]
+        argv += ["-w", str(path)]
         argv += ["--host", host, "--port", str(port)]
         sys.stdout.flush()
         sys.stderr.flush()

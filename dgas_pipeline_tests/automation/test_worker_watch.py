@@ -155,7 +155,7 @@ def test_the_watch_fails_a_run_whose_worker_died_on_its_second_sighting_only(
     alive = started_run(env, "prediction_cycle", None, os.getpid())
     retry = started_run(env, "prediction_cycle", "its-parent-run", dead_pid)
     other_job = started_run(env, "metrics_rollup_job", None, dead_pid)
-    assert [d.run_id for d in workers.find_dead_workers(env.instance, ["prediction_cycle"])] == [
+    assert [d.run_id for d in workers.find_dead_workers(env.instance, is_mirrored)] == [
         dead.run_id
     ]
 

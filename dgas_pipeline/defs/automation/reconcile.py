@@ -24,12 +24,10 @@ from dgas_pipeline.cycle import mirror
 from dgas_pipeline.cycle.services import CycleServices
 from dgas_pipeline.defs.automation import workers
 from dgas_pipeline.defs.names import (
-    KIND_OF_JOB,
     KIND_TAG,
     LAUNCHED_BY_TAG,
     MIRROR_CANCELLATIONS_SENSOR,
     MIRROR_FAILURES_SENSOR,
-    MIRRORED_JOBS,
     PARTITION_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
@@ -37,7 +35,12 @@ from dgas_pipeline.defs.names import (
     WORKER_WATCH_SENSOR,
 )
 from dgas_pipeline.defs.runtime.resources import DatabaseResource, LocationParam, cycle_services
-from dgas_pipeline.defs.runtime.runs import identity_from_instance, launched_by
+from dgas_pipeline.defs.runtime.runs import (
+    identity_from_instance,
+    is_mirrored,
+    launched_by,
+    mirrored_kind,
+)
 from dgas_pipeline.errors import InvalidInput
 from dgas_pipeline.market import MarketHoursManager, PlanSettings, plan_launches
 from dgas_pipeline.market.bars import Bar, bar_for_key
@@ -159,8 +162,9 @@ def run_kind(run: dg.DagsterRun) -> str:
     tagged = run.tags.get(KIND_TAG)
     if tagged in tables.RUN_KINDS:
         return tagged
-    if run.job_name in KIND_OF_JOB:
-        return KIND_OF_JOB[run.job_name]
+    kind = mirrored_kind(run)
+    if kind is not None:
+        return kind
     raise UnmappableRun(f"{KIND_TAG} {_short(tagged)} is not one of {', '.join(tables.RUN_KINDS)}")
 
 
@@ -216,7 +220,7 @@ def reconcile_dead_workers(
     """Fail in Dagster, and mirror FAILED, the runs of ours whose worker on this host died
     (`dead`, or all found now); how many."""
     failed = 0
-    for run in workers.find_dead_workers(instance, MIRRORED_JOBS) if dead is None else dead:
+    for run in workers.find_dead_workers(instance, is_mirrored) if dead is None else dead:
         if workers.report_failed(instance, run):
             fail_run(services, instance, run.run_id, run.message)
             failed += 1
@@ -238,7 +242,7 @@ def reconcile_finished_runs(
     done = Reconciliation()
     for record in records:
         run = record.dagster_run
-        if run.job_name not in MIRRORED_JOBS:
+        if not is_mirrored(run):
             continue
         try:
             mapped = map_run(services, run)
@@ -328,7 +332,7 @@ def run_worker_watch(
     fails it itself within a second of its worker's death; reporting at first sight would
     race it and give the run two failure events.
     """
-    found = workers.find_dead_workers(context.instance, MIRRORED_JOBS)
+    found = workers.find_dead_workers(context.instance, is_mirrored)
     seen = set(json.loads(context.cursor)) if context.cursor else set()
     confirmed = [run for run in found if run.run_id in seen]
     services = cycle_services(location, database)
@@ -366,7 +370,7 @@ def run_mirror_cancellations(
 
 def _reconcile_one(context: dg.RunStatusSensorContext, services: CycleServices) -> None:
     run = context.dagster_run
-    if run.job_name not in MIRRORED_JOBS:
+    if not is_mirrored(run):
         return
     message = context.dagster_event.message or f"run {run.status.value.lower()}"
     try:

@@ -29,7 +29,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -144,16 +144,17 @@ def ancestors(pid: int) -> list[int]:
     return found
 
 
-def find_dead_workers(instance: dg.DagsterInstance, job_names: Iterable[str]) -> list[DeadWorker]:
-    """STARTED runs of `job_names` whose recorded worker on this host is gone."""
-    jobs = set(job_names)
+def find_dead_workers(
+    instance: dg.DagsterInstance, is_ours: Callable[[dg.DagsterRun], bool]
+) -> list[DeadWorker]:
+    """STARTED runs `is_ours` accepts whose recorded worker on this host is gone."""
     records = instance.get_run_records(
         filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
     )
     dead: list[DeadWorker] = []
     for record in records:
         run = record.dagster_run
-        if run.job_name not in jobs:
+        if not is_ours(run):
             continue
         worker = WorkerIdentity.from_tag(run.tags.get(WORKER_TAG, ""))
         # A retry carries its parent's tags until its own worker records itself.

@@ -13,6 +13,7 @@ from dgas_pipeline.cycle.bars import fetch_cycle_bars
 from dgas_pipeline.cycle.indicators import compute_snapshots
 from dgas_pipeline.cycle.notifications import notify_cycle
 from dgas_pipeline.cycle.signals import find_signals
+from dgas_pipeline.defs.automation.reconcile import mirror_failure
 from dgas_pipeline.defs.names import CYCLE_GROUP, SESSIONS_PER_RANGE_RUN
 from dgas_pipeline.defs.runtime.metadata import materialized, output
 from dgas_pipeline.defs.runtime.resources import (
@@ -46,6 +47,9 @@ def cycle_assets(
     common = {
         "partitions_def": partitions,
         "group_name": CYCLE_GROUP,
+        # On the assets as well as on the cycle job, so a backfill the UI runs in Dagster's
+        # implicit asset job is mirrored FAILED too (Dagster calls a hook once per step).
+        "hooks": {mirror_failure},
         "backfill_policy": dg.BackfillPolicy.multi_run(
             max_partitions_per_run=SESSIONS_PER_RANGE_RUN * bars_per_session
         ),

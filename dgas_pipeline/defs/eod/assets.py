@@ -9,6 +9,7 @@ import dagster as dg
 
 from dgas_pipeline.cycle.eod import consolidate_session
 from dgas_pipeline.cycle.mirror import RunPartition
+from dgas_pipeline.defs.automation.reconcile import mirror_failure
 from dgas_pipeline.defs.names import EOD_GROUP
 from dgas_pipeline.defs.runtime.metadata import materialized
 from dgas_pipeline.defs.runtime.resources import (
@@ -23,7 +24,13 @@ from dgas_pipeline.defs.runtime.runs import reports_dir, run_identity
 def eod_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The EOD asset on `partitions` (the location's sessions)."""
 
-    @dg.asset(partitions_def=partitions, group_name=EOD_GROUP, kinds={"pandas"})
+    # The hook on the asset too: see `cycle_assets`.
+    @dg.asset(
+        partitions_def=partitions,
+        group_name=EOD_GROUP,
+        kinds={"pandas"},
+        hooks={mirror_failure},
+    )
     def eod_consolidation(
         context: dg.AssetExecutionContext,
         location: LocationParam,

@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from dgas_pipeline.cycle.services import CycleServices
 from dgas_pipeline.data.provider import BarProvider
 from dgas_pipeline.defs.automation.workers import record_worker
-from dgas_pipeline.defs.names import MIRRORED_JOBS
 from dgas_pipeline.defs.runtime.io_manager import ParquetIOManager
+from dgas_pipeline.defs.runtime.runs import is_mirrored
 from dgas_pipeline.location import Location
 from dgas_pipeline.secrets import provider_key_name
 from dgas_pipeline.store.engine import DATABASE_URL_ENV
@@ -44,7 +44,7 @@ class DatabaseResource(dg.ConfigurableResource):
         worker process, so a worker killed mid-run is found dead instead of leaving the run
         STARTED (`automation/workers.py`)."""
         run = context.run
-        if run is not None and context.instance is not None and run.job_name in MIRRORED_JOBS:
+        if run is not None and context.instance is not None and is_mirrored(run):
             record_worker(context.instance, run)
 
 

@@ -12,6 +12,9 @@ from dgas_pipeline import clock
 from dgas_pipeline.cycle.mirror import RunIdentity, RunPartition
 from dgas_pipeline.defs.names import (
     BACKFILL_ID_TAG,
+    CYCLE_ASSETS,
+    EOD_ASSET,
+    KIND_OF_JOB,
     LAUNCHED_BY_TAG,
     PARENT_RUN_TAG,
     RETRY_NUMBER_TAG,
@@ -37,6 +40,29 @@ def launched_by(tags: Mapping[str, str]) -> str:
     if SCHEDULE_NAME_TAG in tags:
         return "schedule"
     return "ui"
+
+
+def mirrored_kind(run: dg.DagsterRun) -> str | None:
+    """The kind of row a run has in `prediction_runs`, or None when the mirror does not hold it.
+
+    Our jobs say it by name. A backfill launched on the assets (the UI's asset graph or
+    partitions page) runs them in Dagster's implicit asset job instead: only its selected
+    assets (or checks) tell that it is a cycle or an EOD run, and it is mirrored, watched for
+    a dead worker and reconciled like any other of our runs.
+    """
+    if run.job_name in KIND_OF_JOB:
+        return KIND_OF_JOB[run.job_name]
+    selected = {key.to_user_string() for key in run.asset_selection or ()}
+    selected |= {key.asset_key.to_user_string() for key in run.asset_check_selection or ()}
+    if selected & set(CYCLE_ASSETS):
+        return "cycle"
+    if EOD_ASSET in selected:
+        return "eod"
+    return None
+
+
+def is_mirrored(run: dg.DagsterRun) -> bool:
+    return mirrored_kind(run) is not None
 
 
 def identity_from_instance(
