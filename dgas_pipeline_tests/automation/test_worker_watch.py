@@ -20,6 +20,7 @@ from dgas_pipeline.defs.automation import workers
 from dgas_pipeline.defs.automation.reconcile import run_mirror_failures, run_worker_watch
 from dgas_pipeline.defs.automation.workers import WorkerIdentity, identity_of, why_gone
 from dgas_pipeline.defs.names import WORKER_TAG
+from dgas_pipeline.defs.runtime.runs import is_mirrored
 from dgas_pipeline_tests.automation.conftest import Deployment
 
 KEY = "2026-11-20-10:30"
@@ -155,9 +156,7 @@ def test_the_watch_fails_a_run_whose_worker_died_on_its_second_sighting_only(
     alive = started_run(env, "prediction_cycle", None, os.getpid())
     retry = started_run(env, "prediction_cycle", "its-parent-run", dead_pid)
     other_job = started_run(env, "metrics_rollup_job", None, dead_pid)
-    assert [d.run_id for d in workers.find_dead_workers(env.instance, is_mirrored)] == [
-        dead.run_id
-    ]
+    assert [d.run_id for d in workers.find_dead_workers(env.instance, is_mirrored)] == [dead.run_id]
 
     statuses = []
     cursor = None
