@@ -40,7 +40,7 @@ import httpx
 import pytest
 import yaml
 from PIL import Image
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from dgas_pipeline_tests.processes import wait_until_location_loaded
 
@@ -58,6 +58,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+BROWSER_TIMEOUT_MS = 30_000
 # The README's screenshots are refreshed with DGAS_UI_SCREENSHOTS=docs/screenshots; by default
 # a run leaves the work tree as it found it.
 SCREENSHOTS = Path(
@@ -121,8 +122,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _dgas(env: dict[str, str], cwd: Path, *argv: str) -> Any:
-    """`dgas argv --json` as its own process; the parsed JSON document."""
+def dgas(env: dict[str, str], cwd: Path, *argv: str, returncode: int = 0) -> Any:
+    """`dgas argv --json` as its own process, exiting with `returncode` (1: a run failed); the
+    parsed JSON document."""
     done = subprocess.run(
         [str(BIN / "dgas"), *argv, "--json"],
         cwd=cwd,
@@ -132,7 +134,9 @@ def _dgas(env: dict[str, str], cwd: Path, *argv: str) -> Any:
         timeout=CLI_TIMEOUT_S,
         check=False,
     )
-    assert done.returncode == 0, f"dgas {' '.join(argv)}: {done.returncode}\n{done.stderr[-3000:]}"
+    assert done.returncode == returncode, (
+        f"dgas {' '.join(argv)}: {done.returncode}\n{done.stderr[-3000:]}"
+    )
     return json.loads(done.stdout)
 
 
@@ -195,8 +199,8 @@ def deployment(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     deployment = Deployment(home, config_path, f"http://127.0.0.1:{port}", env)
 
     day = HISTORY_SESSION.isoformat()
-    _dgas(env, root, "backfill", "--start", day, "--end", day, "--wait")
-    _dgas(env, root, "run-once", "--at", HISTORY_RUN_ONCE_AT)
+    dgas(env, root, "backfill", "--start", day, "--end", day, "--wait")
+    dgas(env, root, "run-once", "--at", HISTORY_RUN_ONCE_AT)
 
     served_env = env | {
         "DGAS_SENSOR_INTERVAL_SECONDS": str(SENSOR_INTERVAL_S),
@@ -237,7 +241,10 @@ def browser(chromium: Path) -> Iterator[BrowserContext]:
                 timezone_id="America/New_York",
                 locale="en-US",
             )
-            context.set_default_timeout(30_000)
+            context.set_default_timeout(BROWSER_TIMEOUT_MS)
+            # Assertions wait as long as actions: on a loaded machine the UI can take longer
+            # than expect()'s 5 s default to load the code location.
+            expect.set_options(timeout=BROWSER_TIMEOUT_MS)
             try:
                 yield context
             finally:

@@ -7,6 +7,8 @@ the README's screenshots (`docs/screenshots/`, or `$DGAS_UI_SCREENSHOTS`):
   close), in the webserver's GraphQL answer and in the UI's partition list;
 - a backfill of a missed session launched from the job's "Materialize all" dialog, run by the
   daemon and mirrored into `prediction_runs` as launched by a backfill;
+- a range run failing half-way with batched event writes: its bars failed on the failed
+  asset's partitions page, in the run page, and in `prediction_runs`;
 - `market_clock_sensor` with the readable skip reason of its Thanksgiving ticks;
 - the strongest signal's chart, a Markdown image in the `signals` materialization;
 - bars the daemon never ran (2026-11-23..25) as failed `on_time` checks on `signals`, with
@@ -18,27 +20,39 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
+import pytest
 import sqlalchemy as sa
+import yaml
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from dgas_pipeline.defs.names import RANGE_END_TAG, RANGE_START_TAG
+from dgas_pipeline.defs.runtime.event_batching import BATCH_SIZE_ENV, EVENT_BATCH_SIZE
 from dgas_pipeline.location import load_location
 from dgas_pipeline.market import plan_launches
 from dgas_pipeline.store import tables
-from dgas_pipeline.store.engine import dispose_engine, make_engine
+from dgas_pipeline.store.engine import dispose_engine, make_engine, write_transaction
+from dgas_pipeline_tests.automation.conftest import ONE_RULE
 from dgas_pipeline_tests.ui.conftest import (
     HISTORY_SESSION,
     PARTITIONS_START,
     Deployment,
+    dgas,
     screenshot,
 )
 
 LOCATION = "dgas_pipeline"
 CYCLE_ASSETS = ("bars", "indicators", "signals", "notifications", "alerts")
 MISSED_SESSION = date(2026, 11, 25)  # the session before Thanksgiving; no history
+# A session of its own, outside the lateness sensor's look-back (a week from the sensor's
+# clock), so no on_time verdict lands on its bars.
+FAILING_SESSION = date(2026, 11, 17)
+REFUSAL = "alert_state refuses writes"
 BACKFILL_DEADLINE_S = 150
 TICK_DEADLINE_S = 90
 CHART_VIEWPORT = {"width": 1400, "height": 920}
@@ -61,6 +75,36 @@ def mirror_rows(deployment: Deployment, *where: Any) -> list[dict[str, Any]]:
             return [dict(r) for r in result.mappings()]
     finally:
         dispose_engine(url)
+
+
+@contextlib.contextmanager
+def alert_state_refused(deployment: Deployment) -> Iterator[None]:
+    """Inside the block, the database refuses every write of an alert rule's state: the
+    `alerts` step of a cycle fails after its bars' `notifications` materialised (a trigger,
+    as the run executes in another process, out of a monkeypatch's reach)."""
+    url = f"sqlite:///{deployment.db_path}"
+    try:
+        with write_transaction(make_engine(url)) as conn:
+            for event in ("INSERT", "UPDATE"):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER refuse_alert_state_{event.lower()} BEFORE {event} ON "
+                    f"alert_state BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END"
+                )
+        yield
+    finally:
+        with write_transaction(make_engine(url)) as conn:
+            for event in ("INSERT", "UPDATE"):
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS refuse_alert_state_{event.lower()}")
+        dispose_engine(url)
+
+
+def partition_dots(page: Page) -> dict[str, str]:
+    """The rendered rows of an asset's partition list, key -> the colour of its status dot:
+    `var(--color-accent-red)` failed, `...-green` materialised, `...-gray` missing."""
+    rows = page.locator("[data-tooltip]").evaluate_all(
+        "els => els.map(e => [e.dataset.tooltip, e.nextElementSibling?.style.background ?? ''])"
+    )
+    return {key: colour for key, colour in rows if KEY.match(key)}
 
 
 def shown_partitions(page: Page, name_filter: str, expected: list[str]) -> list[str]:
@@ -180,6 +224,64 @@ def test_backfill_launched_from_the_ui_runs_and_is_mirrored(
     expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible()
     expect(page.get_by_text("100% completed")).to_be_visible()
     screenshot(page, "backfill-done")
+
+
+def test_a_range_run_failing_half_way_with_batched_events_shows_its_bars_failed(
+    deployment: Deployment, page: Page, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    bars = [key for key, _ in planned_cycle_keys(deployment, FAILING_SESSION, FAILING_SESSION)]
+    session = tables.prediction_runs.c.partition_key.in_(bars)
+    assert mirror_rows(deployment, session) == []
+    # The CLI runs the session as one range run here, with batched event writes and an alert
+    # rule (in a config of its own: the served code location keeps the deployment's).
+    root = tmp_path_factory.mktemp("failing")
+    rules, config = root / "alerts.yaml", root / "dgas.yaml"
+    rules.write_text(yaml.safe_dump(ONE_RULE), encoding="utf-8")
+    settings = {"partitions_start": PARTITIONS_START.isoformat(), "alerts_file": str(rules)}
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    env = deployment.env | {"DGAS_CONFIG": str(config), BATCH_SIZE_ENV: str(EVENT_BATCH_SIZE)}
+    day = FAILING_SESSION.isoformat()
+    with alert_state_refused(deployment):
+        result = dgas(env, root, "backfill", "--start", day, "--end", day, "--wait", returncode=1)
+    (run,) = [r for r in result["runs"] if r["kind"] == "cycle"]
+    assert (run["partitions"], run["success"]) == (bars, False)
+
+    # Our mirror: every bar of the run failed, naming the asset.
+    rows = mirror_rows(deployment, session)
+    assert [(r["partition_key"], r["status"], r["dagster_run_id"]) for r in rows] == [
+        (key, "FAILED", run["run_id"]) for key in bars
+    ]
+    errors = [(e.split(":")[0], REFUSAL in e) for r in rows for e in r["errors"]]
+    assert errors == [("alerts", True)] * len(bars), rows
+
+    # Dagster's: on the failed asset's partitions, over the run's range, every bar failed ...
+    span = quote(f"[{bars[0]}...{bars[-1]}]")
+    page.goto(f"{deployment.base_url}/assets/alerts?view=partitions&default_range={span}")
+    expect(page.get_by_text(f"{len(bars)} Partitions Selected", exact=True)).to_be_visible()
+    for label in (f"Failed ({len(bars)})", "Materialized (0)", "Missing (0)"):
+        expect(page.get_by_text(label, exact=True)).to_be_visible()
+    newest_dot = page.locator(f"[data-tooltip='{bars[-1]}'] + div")
+    expect(newest_dot).to_have_attribute("style", re.compile(r"--color-accent-red\b"))
+    assert partition_dots(page) == dict.fromkeys(reversed(bars), "var(--color-accent-red)")
+    # ... each from this run, which did not materialise it;
+    page.get_by_title(bars[-1], exact=True).click()
+    failure = page.get_by_text(re.compile(r"failed, and did not materialize this asset\.$"))
+    expect(failure).to_be_visible()
+    expect(failure.get_by_role("link")).to_have_text(run["run_id"][:8])
+    screenshot(page, "failed-range-run")
+    # the steps before it materialised their bars: the run failed half-way.
+    page.goto(f"{deployment.base_url}/assets/notifications?view=partitions&default_range={span}")
+    expect(page.get_by_text(f"Materialized ({len(bars)})", exact=True)).to_be_visible()
+
+    # The run page: failed, at `alerts`, over the range of bars.
+    page.goto(f"{deployment.base_url}/runs/{run['run_id']}")
+    expect(page.get_by_text("Failure", exact=True).first).to_be_visible()
+    expect(page.get_by_text("Errored (1)")).to_be_visible()
+    expect(page.get_by_text("Steps failed: ['alerts']").first).to_be_visible()
+    page.get_by_role("button", name="View tags and config").click()
+    tags = page.get_by_role("dialog")
+    for tag, key in ((RANGE_START_TAG, bars[0]), (RANGE_END_TAG, bars[-1])):
+        expect(tags.get_by_text(f"{tag.split('/')[-1]}: {key}", exact=True)).to_be_visible()
 
 
 def test_sensor_page_shows_the_skip_reason(deployment: Deployment, page: Page) -> None:
