@@ -14,12 +14,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from dgas_pipeline.config import SchedulerConfig, load_config
-from dgas_pipeline.market import MarketHoursManager, load_overrides
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from dgas_pipeline.data.provider import BarProvider
+    from dgas_pipeline.market import MarketHoursManager
 
 CONFIG_ENV = "DGAS_CONFIG"
 
@@ -68,6 +68,10 @@ def tables_url(config: SchedulerConfig, explicit: str | None = None) -> str:
 def market_for(config: SchedulerConfig, overrides_file: str | None = None) -> MarketHoursManager:
     """The exchange clock of `config`; `overrides_file` (a `--overrides` flag) instead of the
     config's `calendar.overrides_file` when given."""
+    # pandas and exchange_calendars only when a clock is built: `dgas watchlist list` and
+    # `dgas db` import this module and need none.
+    from dgas_pipeline.market import MarketHoursManager, load_overrides
+
     path = overrides_file or config.calendar.overrides_file
     calendar = config.calendar
     return MarketHoursManager(calendar.exchange, load_overrides(path), calendar.history_start)

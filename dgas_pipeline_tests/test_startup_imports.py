@@ -174,6 +174,17 @@ def test_a_command_imports_no_library_it_does_not_use(
     assert sorted(imported & set(absent)) == []
 
 
+def test_listing_the_watchlists_of_a_current_database_builds_no_clock_and_no_migration(
+    site: tuple[Path, dict[str, str]],
+) -> None:
+    """`dgas watchlist list` reads a table: the exchange clock (pandas, exchange_calendars) is
+    for checking an `HH:MM` schedule, Alembic for a database that is behind."""
+    assert MIGRATIONS in modules_of_command(["db", "upgrade", "--json"], site)
+    imported = modules_of_command(["watchlist", "list", "--json"], site)
+    assert DATABASE in imported  # the case ran its query
+    assert sorted(imported & {MIGRATIONS, *TABLES}) == []
+
+
 @ONE_MODULE_CLI
 @pytest.mark.parametrize(
     ("argv", "absent"),

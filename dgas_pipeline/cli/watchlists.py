@@ -7,6 +7,7 @@ answers; all validation lives in `watchlists/service.py`, which the REST API use
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Any
 
 from dgas_pipeline.config import load_config
@@ -80,7 +81,9 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
 
 def _service(args: argparse.Namespace) -> WatchlistService:
     config = load_config(args.config)
-    return WatchlistService.open(tables_url(config), market_for(config))
+    # The exchange clock is built only if a schedule needs checking: `list`, `show`, `start`
+    # and the others never import pandas for it.
+    return WatchlistService.open(tables_url(config), partial(market_for, config))
 
 
 def _split(text: str) -> list[str]:

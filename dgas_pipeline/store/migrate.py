@@ -20,25 +20,28 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from dgas_pipeline.store.engine import make_engine, write_transaction
 from dgas_pipeline.store.revisions import (
+    MIGRATIONS_DIR,
     VERSION_TABLE,
-    alembic_config,
     head_revision,
     revisions,
 )
 
-# The revision queries live in `revisions` (the engine's checks need them without this
-# module); they are re-exported here so callers driving migrations need one import.
+# The revision ids live in `revisions` (the start-up checks read them without Alembic); they
+# are re-exported here so callers driving migrations need one import.
 __all__ = [
     "VERSION_TABLE",
+    "alembic_config",
     "current_revision",
     "downgrade",
     "head_revision",
     "revisions",
+    "script_revisions",
     "upgrade",
 ]
 
@@ -68,6 +71,23 @@ def current_revision(url: str) -> str | None:
             legacy = _legacy_revisions(conn)
             current = legacy[0] if len(legacy) == 1 else None
         return current
+
+
+def script_revisions() -> list[str]:
+    """Every revision id of the migration scripts, oldest first, as Alembic reads them:
+    what `revisions.REVISIONS` must equal."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic `Config` built in code; `connection` is what `env.py` migrates."""
+    cfg = Config()
+    # ConfigParser interpolates '%': escape it in case the install path contains one.
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
 
 
 def _run(url: str, action: Callable[[Config], None]) -> None:

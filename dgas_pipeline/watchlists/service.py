@@ -11,10 +11,10 @@ on the session's clock, and a time the market is never open at would be skipped 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -27,7 +27,6 @@ from pydantic import (
 from sqlalchemy.engine import Connection, Engine
 
 from dgas_pipeline.errors import InvalidInput, InvalidInputs, from_validation_error, nested
-from dgas_pipeline.market import MarketHoursManager
 from dgas_pipeline.store.engine import make_engine, write_transaction
 from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.store.tables import WATCHLIST_EVERY_BAR
@@ -35,6 +34,9 @@ from dgas_pipeline.tickers import INPUT_PATTERN, MAX_LENGTH, check_tickers
 from dgas_pipeline.watchlists import store
 from dgas_pipeline.watchlists.limits import MAX_VERSION
 from dgas_pipeline.watchlists.store import Watchlist
+
+if TYPE_CHECKING:
+    from dgas_pipeline.market import MarketHoursManager
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 SCHEDULE_PATTERN = r"^(every_bar|([01][0-9]|2[0-3]):[0-5][0-9])$"
@@ -145,14 +147,25 @@ class Imported:
 
 
 class WatchlistService:
-    """The watchlist operations over one database, for one exchange."""
+    """The watchlist operations over one database, for one exchange.
 
-    def __init__(self, engine: Engine, market: MarketHoursManager | None = None) -> None:
+    The exchange clock may be given as a function that builds it: only an `HH:MM` schedule
+    needs it, and building it (pandas, exchange_calendars, the calendar's sessions) costs more
+    than a whole `dgas watchlist list`, which then never pays for it.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        market: MarketHoursManager | Callable[[], MarketHoursManager] | None = None,
+    ) -> None:
         self.engine = engine
         self._market = market
 
     @classmethod
-    def open(cls, url: str, market: MarketHoursManager) -> WatchlistService:
+    def open(
+        cls, url: str, market: MarketHoursManager | Callable[[], MarketHoursManager]
+    ) -> WatchlistService:
         """The service over the tables at `url`, migrated first if they are behind: how
         `dgas watchlist` and the REST API both reach them, so they never disagree on it."""
         ensure_schema(url)
@@ -160,8 +173,12 @@ class WatchlistService:
 
     @property
     def market(self) -> MarketHoursManager:
-        if self._market is None:
-            self._market = MarketHoursManager()
+        """The exchange clock, built on first use when given as a function (or the default
+        exchange's when none was given)."""
+        from dgas_pipeline.market import MarketHoursManager
+
+        if not isinstance(self._market, MarketHoursManager):
+            self._market = self._market() if self._market is not None else MarketHoursManager()
         return self._market
 
     def add(self, payload: WatchlistCreate | Mapping[str, Any]) -> Watchlist:

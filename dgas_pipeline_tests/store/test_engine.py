@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.util.exc import CommandError
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import URL
@@ -25,7 +26,8 @@ from dgas_pipeline.store.engine import (
     redact_url,
     write_transaction,
 )
-from dgas_pipeline.store.migrate import current_revision, head_revision
+from dgas_pipeline.store.migrate import current_revision, head_revision, upgrade
+from dgas_pipeline.store.revisions import VERSION_TABLE
 from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline.store.tables import prediction_runs
 from dgas_pipeline_tests.processes import free_port
@@ -224,6 +226,28 @@ def test_ensure_schema_twice_changes_nothing(db_url: str) -> None:
     ensure_schema(db_url)
     with make_engine(db_url).connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(prediction_runs)).scalar() == 1
+
+
+def test_ensure_schema_upgrades_a_database_at_an_older_revision(db_url: str) -> None:
+    upgrade(db_url, "0003")
+    with write_transaction(make_engine(db_url)) as conn:
+        repositories.record_run(conn, run_row())
+    ensure_schema(db_url)
+    assert current_revision(db_url) == head_revision()
+    with make_engine(db_url).connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(prediction_runs)).scalar() == 1
+
+
+def test_ensure_schema_leaves_a_database_a_newer_release_migrated_unchanged(db_url: str) -> None:
+    """Its revision is not ours: never taken for current (that check reads the version table
+    without Alembic), and the upgrade Alembic then attempts fails before changing anything."""
+    ensure_schema(db_url)
+    version = sa.table(VERSION_TABLE, sa.column("version_num"))
+    with write_transaction(make_engine(db_url)) as conn:
+        conn.execute(sa.update(version).values(version_num="0099"))
+    with pytest.raises(CommandError, match="0099"):
+        ensure_schema(db_url)
+    assert current_revision(db_url) == "0099"
 
 
 def test_concurrent_sqlite_writers_wait_for_each_other_instead_of_failing(sqlite_url: str) -> None:

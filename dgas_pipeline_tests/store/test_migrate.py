@@ -21,6 +21,8 @@ from dgas_pipeline.store.migrate import (
     current_revision,
     downgrade,
     head_revision,
+    revisions,
+    script_revisions,
     upgrade,
 )
 from dgas_pipeline.store.tables import metadata, notification_log, prediction_runs
@@ -40,6 +42,13 @@ DGAS_TABLES = {
 
 def _tables(url: str) -> set[str]:
     return set(sa.inspect(make_engine(url)).get_table_names())
+
+
+def test_the_revisions_known_without_alembic_are_the_migration_scripts() -> None:
+    """The start-up check compares a database with these ids, not with the scripts: a script
+    added without its id here would otherwise never be applied to a database at the old head."""
+    assert revisions() == script_revisions()
+    assert head_revision() == script_revisions()[-1]
 
 
 def test_a_new_database_has_no_revision(db_url: str) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.market import MarketHoursManager
 from dgas_pipeline.watchlists import store
 from dgas_pipeline.watchlists.errors import VersionConflict, WatchlistExists, WatchlistNotFound
 from dgas_pipeline.watchlists.service import WatchlistService
@@ -24,6 +26,28 @@ def test_null_fields_in_an_update_mean_leave_as_is(service: WatchlistService) ->
     service.add(SPY)
     w = service.update("core", {"version": 1, "symbols": None, "schedule": "10:30"})
     assert (w.symbols, w.schedule, w.version) == (("SPY", "AAPL"), "10:30", 2)
+
+
+def test_a_clock_given_as_a_function_is_built_only_to_check_a_time_and_once(
+    engine: Engine,
+) -> None:
+    """`dgas watchlist list` must not pay for the exchange clock; the clock it is handed is
+    the config's exchange (XLON here, open 08:00-16:30), not a default."""
+    built: list[MarketHoursManager] = []
+
+    def build() -> MarketHoursManager:
+        built.append(MarketHoursManager("XLON"))
+        return built[-1]
+
+    service = WatchlistService(engine, build)
+    service.add(SPY)
+    service.list_all()
+    service.stop("core")
+    assert built == []
+    service.update("core", {"version": 2, "schedule": "08:15"})  # before NYSE opens
+    with pytest.raises(InvalidInput, match=r"^schedule: '16:45' is outside the XLON regular"):
+        service.update("core", {"version": 3, "schedule": "16:45"})
+    assert len(built) == 1
 
 
 def test_start_stop_remove(service: WatchlistService) -> None:
