@@ -161,9 +161,7 @@ def _range_run_rows(home: Path) -> tuple[list[tuple[object, ...]], list[object],
     """What a range run of `checked_letters` leaves in the event log: its check rows, the
     partitions of its materialisations in storage order, the asset's last partition."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        result = dg.materialize(
-            [checked_letters, letters_fine], instance=instance, tags=RANGE_TAGS
-        )
+        result = dg.materialize([checked_letters, letters_fine], instance=instance, tags=RANGE_TAGS)
         storage = instance.event_log_storage
         with storage.index_connection() as conn:
             checks = conn.execute(
