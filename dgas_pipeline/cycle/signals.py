@@ -61,7 +61,9 @@ def find_signals(
         "symbols_failed": failed_symbols(failures),
     }
     if len(kept):
-        history = group_history(bars, cycle_bars)
+        # only the strongest signal's symbol is drawn: its rows, not the run's, are grouped
+        best = kept.loc[kept["confidence"].idxmax(), "symbol"]
+        history = group_history(bars[bars["symbol"] == best], cycle_bars)
         metadata["strongest_signal_chart"] = chart_markdown(
             kept, history, services.settings, services.market
         )
