@@ -228,6 +228,9 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
             use("range")
             seconds = timed(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
             per_run.append(seconds)
+            # progress on stderr: what a run cut short (a year on a loaded host) still reports
+            progress = {"range_run": len(per_run), "bars": len(keys), "s": round(seconds, 1)}
+            print(json.dumps(progress | {"rss_mib": rss_mib()}), file=sys.stderr, flush=True)
             sampled = [s for s in chunk if s.date in sample_dates]
             if sampled:
                 range_sample_s += (
@@ -268,7 +271,7 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         "range_s_per_bar": round(range_total / bars, 4),
         "range_cpu_s_per_bar": round(cpu["range"] / bars, 4),
         # Peak RSS of this process, which ran every run: an upper bound of the largest run's.
-        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "max_rss_mib": rss_mib(),
     }
     if per_bar:
         per_partition_total = statistics.mean(per_bar) * bars
@@ -294,6 +297,11 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         profiler.dump_stats(args.profile_out)  # for `python -m pstats` (or snakeviz)
         result["range_profile_stats"] = args.profile_out
     return result
+
+
+def rss_mib() -> int:
+    """Peak RSS of this process so far, MiB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def profile_areas(stats: pstats.Stats) -> dict[str, dict[str, float]]:
