@@ -27,10 +27,12 @@ the storages are deploy/dagster.yaml's (an event log keeping its connection open
 
 `--profile` runs the range runs under cProfile and adds `range_profile`: the seconds spent
 inside each area (cumulative time of its entry points, from cProfile, so inflated by its
-overhead alike) and its share of the profiled range runs. `--profile-clock cpu` (default)
-counts this process's CPU seconds, which the other processes of a loaded host inflate far
-less than wall time but which leave out waiting (for PostgreSQL, for the disk); `wall`
-counts wall time. Areas nest where noted: `sql` is
+overhead alike) and its share of the profiled range runs. `check_plans` (the asset checks'
+planned rows) is within both `run_creation` and `dagster_events_and_storage`;
+`partition_subsets` is Dagster working out a range's partitions for inputs and outputs.
+`--profile-clock cpu` (default) counts this process's CPU seconds, which the other
+processes of a loaded host inflate far less than wall time but which leave out waiting (for
+PostgreSQL, for the disk); `wall` counts wall time. Areas nest where noted: `sql` is
 every SQL statement (Dagster's storage and ours), also counted in the area issuing it;
 `charts` is within `signals`.
 """
@@ -68,10 +70,25 @@ PROFILE_AREAS: dict[str, list[tuple[str, str]]] = {
     "dagster_events_and_storage": [
         ("dagster/_core/instance/methods/event_methods.py", "handle_new_event")
     ],
+    "run_creation": [("dagster/_core/instance/runs/run_domain.py", "create_run")],
+    "check_plans": [
+        (
+            "dagster/_core/storage/event_log/sql_event_log.py",
+            "_store_asset_check_evaluation_planned",
+        ),
+        ("dgas_pipeline/event_log_storage.py", "_store_asset_check_evaluation_planned"),
+    ],
+    "partition_subsets": [
+        (
+            "dagster/_core/definitions/partitions/subset/partitions_subset.py",
+            "with_partition_key_range",
+        ),
+    ],
     "io_manager_write": [("dgas_pipeline/defs/runtime/io_manager.py", "handle_output")],
     "io_manager_read": [("dgas_pipeline/defs/runtime/io_manager.py", "load_input")],
     "bars": [("dgas_pipeline/cycle/bars.py", "fetch_cycle_bars")],
     "indicators": [("dgas_pipeline/cycle/indicators.py", "compute_snapshots")],
+    "bars_check": [("dgas_pipeline/cycle/checks.py", "check_bars")],
     "signals": [("dgas_pipeline/cycle/signals.py", "find_signals")],
     "charts": [("dgas_pipeline/cycle/signals.py", "chart_markdown")],
     "notifications_and_mirror_finish": [("dgas_pipeline/cycle/notifications.py", "notify_cycle")],
