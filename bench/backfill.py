@@ -27,7 +27,12 @@ the storages are deploy/dagster.yaml's (an event log keeping its connection open
 
 `--profile` runs the range runs under cProfile and adds `range_profile`: the seconds spent
 inside each area (cumulative time of its entry points, from cProfile, so inflated by its
-overhead alike) and its share of the profiled range runs. Areas nest where noted: `sql` is
+overhead alike) and its share of the profiled range runs. `check_plans` (the asset checks'
+planned rows) is within both `run_creation` and `dagster_events_and_storage`;
+`partition_subsets` is Dagster working out a range's partitions for inputs and outputs.
+`--profile-clock cpu` (default) counts this process's CPU seconds, which the other
+processes of a loaded host inflate far less than wall time but which leave out waiting (for
+PostgreSQL, for the disk); `wall` counts wall time. Areas nest where noted: `sql` is
 every SQL statement (Dagster's storage and ours), also counted in the area issuing it;
 `charts` is within `signals`.
 """
@@ -65,10 +70,25 @@ PROFILE_AREAS: dict[str, list[tuple[str, str]]] = {
     "dagster_events_and_storage": [
         ("dagster/_core/instance/methods/event_methods.py", "handle_new_event")
     ],
+    "run_creation": [("dagster/_core/instance/runs/run_domain.py", "create_run")],
+    "check_plans": [
+        (
+            "dagster/_core/storage/event_log/sql_event_log.py",
+            "_store_asset_check_evaluation_planned",
+        ),
+        ("dgas_pipeline/event_log_storage.py", "_store_asset_check_evaluation_planned"),
+    ],
+    "partition_subsets": [
+        (
+            "dagster/_core/definitions/partitions/subset/partitions_subset.py",
+            "with_partition_key_range",
+        ),
+    ],
     "io_manager_write": [("dgas_pipeline/defs/runtime/io_manager.py", "handle_output")],
     "io_manager_read": [("dgas_pipeline/defs/runtime/io_manager.py", "load_input")],
     "bars": [("dgas_pipeline/cycle/bars.py", "fetch_cycle_bars")],
     "indicators": [("dgas_pipeline/cycle/indicators.py", "compute_snapshots")],
+    "bars_check": [("dgas_pipeline/cycle/checks.py", "check_bars")],
     "signals": [("dgas_pipeline/cycle/signals.py", "find_signals")],
     "charts": [("dgas_pipeline/cycle/signals.py", "chart_markdown")],
     "notifications_and_mirror_finish": [("dgas_pipeline/cycle/notifications.py", "notify_cycle")],
@@ -120,6 +140,7 @@ def main() -> None:
     parser.add_argument("--unpooled", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-out", default="backfill-range.prof")
+    parser.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     work = Path(tempfile.mkdtemp(prefix="dgas-bench-backfill-"))
@@ -195,7 +216,8 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
             return rows[SIGNAL_COLUMNS].sort_values(SIGNAL_COLUMNS[:3], ignore_index=True)
 
         cpu = {"range": 0.0, "per_partition": 0.0}
-        profiler = cProfile.Profile() if args.profile else None
+        clock = time.process_time if args.profile_clock == "cpu" else time.perf_counter
+        profiler = cProfile.Profile(clock) if args.profile else None
 
         def timed(**where: object) -> float:
             ranged = "partition_key" not in where
@@ -223,6 +245,9 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
             use("range")
             seconds = timed(tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
             per_run.append(seconds)
+            # progress on stderr: what a run cut short (a year on a loaded host) still reports
+            progress = {"range_run": len(per_run), "bars": len(keys), "s": round(seconds, 1)}
+            print(json.dumps(progress | {"rss_mib": rss_mib()}), file=sys.stderr, flush=True)
             sampled = [s for s in chunk if s.date in sample_dates]
             if sampled:
                 range_sample_s += (
@@ -263,7 +288,7 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         "range_s_per_bar": round(range_total / bars, 4),
         "range_cpu_s_per_bar": round(cpu["range"] / bars, 4),
         # Peak RSS of this process, which ran every run: an upper bound of the largest run's.
-        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "max_rss_mib": rss_mib(),
     }
     if per_bar:
         per_partition_total = statistics.mean(per_bar) * bars
@@ -285,9 +310,15 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         }
     if profiler is not None:
         result["range_profile"] = profile_areas(pstats.Stats(profiler))
+        result["range_profile_clock"] = args.profile_clock
         profiler.dump_stats(args.profile_out)  # for `python -m pstats` (or snakeviz)
         result["range_profile_stats"] = args.profile_out
     return result
+
+
+def rss_mib() -> int:
+    """Peak RSS of this process so far, MiB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def profile_areas(stats: pstats.Stats) -> dict[str, dict[str, float]]:

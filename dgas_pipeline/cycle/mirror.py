@@ -68,8 +68,10 @@ class RunIdentity:
 
 def mark_running(engine: Engine, run: RunIdentity, **fields: Any) -> None:
     with write_transaction(engine) as conn:
-        for part in run.partitions:
-            repo.record_run(conn, {**run.base_row(part), "status": "RUNNING", **fields})
+        repo.record_runs(
+            conn,
+            [{**run.base_row(part), "status": "RUNNING", **fields} for part in run.partitions],
+        )
         repo.set_scheduler_state(
             conn,
             status="RUNNING",
@@ -84,22 +86,35 @@ def update(
     errors: Sequence[str] = (),
     *,
     partition_errors: Mapping[str, Sequence[str]] | None = None,
+    partition_fields: Mapping[str, Mapping[str, Any]] | None = None,
     **fields: Any,
 ) -> None:
     """Add stage figures (and errors) to the run's rows, keeping what earlier stages wrote.
 
-    `errors` go to every row; `partition_errors` (by partition key) only to that row's, for
-    a failure that cost some bars of a range run and not the others.
+    `errors` and `fields` go to every row; `partition_errors` and `partition_fields` (by
+    partition key) only to that row's: a failure that cost some bars of a range run and not
+    the others, a count of each bar's own. A range run's rows are read and written in one
+    statement each, whatever the number of bars.
     """
     by_key = partition_errors or {}
+    own = partition_fields or {}
     with write_transaction(engine) as conn:
+        stored = repo.get_runs(conn, run.dagster_run_id)
+        rows = []
         for part in run.partitions:
-            existing = repo.get_run(conn, run.dagster_run_id, part.key)
+            existing = stored.get(part.key)
             status = existing["status"] if existing else "RUNNING"
             merged = with_new_errors(existing, [*errors, *by_key.get(part.key, ())])
-            repo.record_run(
-                conn, {**run.base_row(part), "status": status, "errors": merged, **fields}
+            rows.append(
+                {
+                    **run.base_row(part),
+                    "status": status,
+                    "errors": merged,
+                    **fields,
+                    **own.get(part.key, {}),
+                }
             )
+        repo.record_runs(conn, rows)
 
 
 def finish(
@@ -124,16 +139,18 @@ def finish(
     with write_transaction(engine) as conn:
         final = "FAILED"
         failed_before = False
+        stored = repo.get_runs(conn, run.dagster_run_id)
+        parent = _parent_rows(conn, run, stored)
+        rows = []
         for part in run.partitions:
-            existing = repo.get_run(conn, run.dagster_run_id, part.key)
-            inherited = _inherited_figures(conn, run, part) if existing is None else {}
+            existing = stored.get(part.key)
+            inherited = _inherited_figures(parent.get(part.key)) if existing is None else {}
             merged = with_new_errors(existing, [*errors, *([failed] if failed else [])])
             # A step of this run that failed earlier (its hook wrote FAILED) keeps the run
             # FAILED when a sibling step finishes after it: Dagster reports the run failed.
             failed_before = failed_before or bool(existing and existing["status"] == "FAILED")
             final = "FAILED" if failed or failed_before else ("PARTIAL" if merged else "SUCCESS")
-            repo.record_run(
-                conn,
+            rows.append(
                 {
                     **inherited,
                     **run.base_row(part),
@@ -141,8 +158,9 @@ def finish(
                     "errors": merged,
                     "execution_time_ms": elapsed_ms,
                     **fields,
-                },
+                }
             )
+        repo.record_runs(conn, rows)
         if _state_is_newer(conn, run, ended_at):
             return final
         upcoming = next_launch(market, clock.now(), plan)
@@ -170,14 +188,20 @@ def _state_is_newer(conn: Any, run: RunIdentity, ended_at: datetime | None) -> b
     )
 
 
-def _inherited_figures(conn: Any, run: RunIdentity, part: RunPartition) -> dict[str, Any]:
+def _parent_rows(
+    conn: Any, run: RunIdentity, stored: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The parent run's rows, when some bar of this run has none of its own yet."""
+    if not run.parent_run_id or all(part.key in stored for part in run.partitions):
+        return {}
+    return repo.get_runs(conn, run.parent_run_id)
+
+
+def _inherited_figures(parent: Mapping[str, Any] | None) -> dict[str, Any]:
     """A retry from failure (Dagster re-executes only the failed steps and those after them)
     reaches its end without a row of its own: its counts are its parent run's, which stored
     the signals it notifies. Without them the one SUCCESS row of the bar would say 0 signals.
     """
-    if not run.parent_run_id:
-        return {}
-    parent = repo.get_run(conn, run.parent_run_id, part.key)
     return {name: parent[name] for name in CARRIED_FIGURES} if parent else {}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import timedelta
 
 import pandas as pd
@@ -42,25 +41,29 @@ def find_signals(
     stage.warn(*failure_warnings(failures))
     counts = kept.groupby(PARTITION).size().to_dict()
     present = bars.groupby(PARTITION)["symbol"].nunique().to_dict()
-    engine = services.engine()
-    for part in run.partitions:
-        lines = failure_lines(failures, part.key)
-        # a symbol whose signals failed is not processed; only then is the bars' count revised
-        processed = {"symbols_processed": int(present.get(part.key, 0)) - len(lines)}
-        stage.record(
-            engine,
-            replace(run, partitions=[part]),
-            lines,
-            signals_generated=int(counts.get(part.key, 0)),
-            **(processed if lines else {}),
-        )
+    errors = {part.key: failure_lines(failures, part.key) for part in run.partitions}
+    figures = {
+        part.key: {
+            "signals_generated": int(counts.get(part.key, 0)),
+            # a symbol whose signals failed is not processed; only then is the count revised
+            **(
+                {"symbols_processed": int(present.get(part.key, 0)) - len(errors[part.key])}
+                if errors[part.key]
+                else {}
+            ),
+        }
+        for part in run.partitions
+    }
+    stage.record(services.engine(), run, partition_errors=errors, partition_fields=figures)
     metadata: dict[str, object] = {
         "signals": len(kept),
         "by_type": kept["signal_type"].value_counts().to_dict(),
         "symbols_failed": failed_symbols(failures),
     }
     if len(kept):
-        history = group_history(bars, cycle_bars)
+        # only the strongest signal's symbol is drawn: its rows, not the run's, are grouped
+        best = kept.loc[kept["confidence"].idxmax(), "symbol"]
+        history = group_history(bars[bars["symbol"] == best], cycle_bars)
         metadata["strongest_signal_chart"] = chart_markdown(
             kept, history, services.settings, services.market
         )
@@ -122,13 +125,15 @@ def with_stored_signals(
     delivery log skips what was sent) and reports its bar's signals like the first run.
     """
     wanted = set(symbols)
+    order = {bar.key: i for i, bar in enumerate(cycle_bars)}
+    # One query for the run's bars, not one per bar: a bar's signals are stamped after its
+    # start (their trading bar ends with the cycle's bar), so none is older than the first.
     with services.engine().connect() as conn:
-        stored = [
-            row
-            for bar in cycle_bars
-            for row in repo.signals_for_partition(conn, bar.key)
-            if row["symbol"] in wanted
-        ]
+        since = repo.signals_since(conn, cycle_bars[0].start)
+    stored = sorted(
+        (row for row in since if row["partition_key"] in order and row["symbol"] in wanted),
+        key=lambda row: (order[row["partition_key"]], row["symbol"], row["signal_timestamp"]),
+    )
     known = set(kept["id"]) if "id" in kept.columns else set()
     earlier = [row for row in stored if row["id"] not in known]
     if not earlier:

@@ -63,14 +63,17 @@ class Stage:
         errors: Sequence[str] = (),
         *,
         partition_errors: Mapping[str, Sequence[str]] | None = None,
+        partition_fields: Mapping[str, Mapping[str, Any]] | None = None,
         **figures: Any,
     ) -> None:
-        """Add this step's time, figures and errors to the run's mirror rows."""
+        """Add this step's time, figures and errors to the run's mirror rows (`partition_*`:
+        to one bar's row only)."""
         mirror.update(
             engine,
             run,
             errors,
             partition_errors=partition_errors,
+            partition_fields=partition_fields,
             **{self.timing: self.ms},
             **figures,
         )

@@ -85,7 +85,7 @@ def upsert_signals(conn: Connection, rows: Iterable[Row]) -> list[int]:
     ids: dict[tuple[Any, ...], int] = {}
     key_columns = [generated_signals.c[name] for name in SIGNAL_KEY]
     for batch in _upsert_batches(prepared):
-        insert = _insert(conn, generated_signals).values(batch)
+        insert = _insert(conn, generated_signals)
         refreshed = {
             name: insert.excluded[name]
             for name in batch[0]
@@ -94,7 +94,10 @@ def upsert_signals(conn: Connection, rows: Iterable[Row]) -> list[int]:
         stmt = insert.on_conflict_do_update(
             index_elements=list(SIGNAL_KEY), set_=refreshed
         ).returning(generated_signals.c.id, *key_columns)
-        for found in conn.execute(stmt).mappings():
+        # Executed over the rows, not compiled with them as VALUES: SQLAlchemy compiles the
+        # statement once and sends the rows as multi-row batches (compiling 500 rows x ~30
+        # columns of VALUES cost ~0.9 s a statement).
+        for found in conn.execute(stmt, batch).mappings():
             ids[_signal_key(found)] = found["id"]
     return [ids[_signal_key(values)] for values in prepared]
 
@@ -240,6 +243,27 @@ def record_run(conn: Connection, row: Row) -> int:
     return conn.execute(stmt).scalar_one()
 
 
+def record_runs(conn: Connection, rows: Sequence[Row]) -> None:
+    """`record_run` for many rows at once: a range run's rows, one per bar.
+
+    One statement executed over all rows with the same columns (SQLAlchemy sends them as
+    multi-row batches and compiles the statement once), instead of a statement per bar: a
+    year's backfill writes each run's rows four times.
+    """
+    now = _now()
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        values = {**row, "updated_at": now}
+        by_columns.setdefault(tuple(sorted(values)), []).append(values)
+    for columns, same in by_columns.items():
+        insert = _insert(conn, prediction_runs)
+        refreshed = {k: insert.excluded[k] for k in columns if k not in ("id", "created_at")}
+        stmt = insert.on_conflict_do_update(
+            index_elements=["dagster_run_id", "partition_key"], set_=refreshed
+        )
+        conn.execute(stmt, same)
+
+
 def get_run(conn: Connection, dagster_run_id: str, partition_key: str) -> dict[str, Any] | None:
     """The mirror row of one (Dagster run, partition), so a later stage can add to it."""
     stmt = sa.select(prediction_runs).where(
@@ -248,6 +272,12 @@ def get_run(conn: Connection, dagster_run_id: str, partition_key: str) -> dict[s
     )
     row = conn.execute(stmt).mappings().one_or_none()
     return dict(row) if row is not None else None
+
+
+def get_runs(conn: Connection, dagster_run_id: str) -> dict[str, dict[str, Any]]:
+    """Every mirror row of one Dagster run, by partition key: a range run's in one query."""
+    stmt = sa.select(prediction_runs).where(prediction_runs.c.dagster_run_id == dagster_run_id)
+    return {row["partition_key"]: row for row in _dicts(conn.execute(stmt))}
 
 
 def runs_between(
@@ -509,6 +539,7 @@ __all__: Sequence[str] = [
     "pending_signals",
     "recent_runs",
     "record_run",
+    "record_runs",
     "set_scheduler_state",
     "signals_for_partition",
     "update_outcomes",

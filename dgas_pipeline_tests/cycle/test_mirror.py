@@ -96,3 +96,52 @@ def test_a_failure_mirrored_after_a_later_run_wrote_the_state_leaves_the_state_a
     assert late == "FAILED" and found["killed-run"]["status"] == "FAILED"
     assert after_late == ("IDLE", None)
     assert after_timely == ("ERROR", None)
+
+
+def test_a_range_runs_rows_take_each_bars_own_figures_and_errors(db_url: str) -> None:
+    """A range run writes all its bars' rows per stage at once; what belongs to one bar (its
+    signal count, its failed symbols) lands on that bar's row only, the rest on every row."""
+    ensure_schema(db_url)
+    engine, market, plan = make_engine(db_url), MarketHoursManager(), PlanSettings()
+    parts = [
+        mirror.RunPartition(f"2026-11-20-{h}:{m}") for h, m in (("09", "30"), ("10", "00"))
+    ] + [BAR]
+    run = mirror.RunIdentity(
+        dagster_run_id="range-run",
+        kind="cycle",
+        launched_by="backfill",
+        interval_type="30min",
+        started_at=datetime(2026, 11, 20, 16, 0, tzinfo=UTC),
+        partitions=parts,
+    )
+    try:
+        mirror.mark_running(engine, run, symbols_requested=7)
+        mirror.update(engine, run, ["T1: no bars"], symbols_processed=6)
+        mirror.update(
+            engine,
+            run,
+            partition_errors={BAR.key: ["T2: signals: boom"]},
+            partition_fields={
+                parts[0].key: {"signals_generated": 3},
+                BAR.key: {"signals_generated": 1, "symbols_processed": 5},
+            },
+        )
+        final = mirror.finish(engine, run, market, plan)
+        with make_engine(db_url).connect() as conn:
+            stored = {
+                r["partition_key"]: dict(r)
+                for r in conn.execute(sa.select(tables.prediction_runs)).mappings()
+            }
+    finally:
+        dispose_engine(db_url)
+    assert final == "PARTIAL" and len(stored) == 3
+    figures = {
+        key: (r["symbols_requested"], r["symbols_processed"], r["signals_generated"], r["errors"])
+        for key, r in stored.items()
+    }
+    assert figures == {
+        parts[0].key: (7, 6, 3, ["T1: no bars"]),
+        parts[1].key: (7, 6, 0, ["T1: no bars"]),
+        BAR.key: (7, 5, 1, ["T1: no bars", "T2: signals: boom"]),
+    }
+    assert {r["status"] for r in stored.values()} == {"PARTIAL"}

@@ -145,3 +145,66 @@ def test_the_services_creating_runs_batch_their_planned_events_as_run_workers_do
 ) -> None:
     text = (REPO / "deploy" / "systemd" / unit).read_text(encoding="utf-8")
     assert f"Environment={BATCH_SIZE_ENV}={EVENT_BATCH_SIZE}\n" in text
+
+
+@dg.asset(partitions_def=LETTERS, backfill_policy=dg.BackfillPolicy.single_run())
+def checked_letters(context: dg.AssetExecutionContext) -> None:
+    """Materialised as a range, with a check on every partition."""
+
+
+@dg.asset_check(asset=checked_letters, partitions_def=LETTERS)
+def letters_fine() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def _range_run_rows(home: Path) -> tuple[list[tuple[object, ...]], list[object], object]:
+    """What a range run of `checked_letters` leaves in the event log: its check rows, the
+    partitions of its materialisations in storage order, the asset's last partition."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize([checked_letters, letters_fine], instance=instance, tags=RANGE_TAGS)
+        storage = instance.event_log_storage
+        with storage.index_connection() as conn:
+            checks = conn.execute(
+                sa.text(
+                    "SELECT asset_key, check_name, partition, execution_status, "
+                    "evaluation_event IS NOT NULL FROM asset_check_executions "
+                    "WHERE run_id = :run ORDER BY partition"
+                ),
+                {"run": result.run_id},
+            ).all()
+        materialised = instance.get_records_for_run(
+            result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        (record,) = instance.get_asset_records([checked_letters.key])
+        last = record.asset_entry.last_materialization
+        assert last is not None and last.run_id == result.run_id
+    return (
+        [tuple(row) for row in checks],
+        [r.event_log_entry.dagster_event.partition for r in materialised],
+        last.dagster_event.partition,
+    )
+
+
+def test_a_range_run_with_a_check_is_stored_as_dagster_postgres_stores_it(
+    production_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The production event log stores a range run's check plans (one row per partition,
+    the event serialised once) and its materialisations (in bulk) as dagster-postgres does."""
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    theirs = tmp_path / "dagster_postgres_home"
+    theirs.mkdir()
+    config = yaml.safe_load((production_home / "dagster.yaml").read_text())
+    config["event_log_storage"] |= {
+        "module": "dagster_postgres.event_log",
+        "class": "PostgresEventLogStorage",
+    }
+    (theirs / "dagster.yaml").write_text(yaml.safe_dump(config))
+
+    ours = _range_run_rows(production_home)
+    assert ours == _range_run_rows(theirs)
+    checks, materialised, last = ours
+    # one planned row per partition, each with the event (the check's one result, which
+    # names no partition, is a row of its own in both)
+    assert [row[2:] for row in checks if row[2]] == [(k, "PLANNED", True) for k in "abc"]
+    # every partition materialised; the asset's row holds the last one stored
+    assert sorted(materialised) == ["a", "b", "c"] and last == materialised[-1]
