@@ -156,9 +156,9 @@ def batch_limits(services: Iterable[Any]) -> tuple[int, int]:
         if service.body_maxlen > 0:
             chars = min(chars, service.body_maxlen - (TITLE_ROOM if title_in_body else 0))
         if service.body_max_line_count > 0:
-            room = service.body_max_line_count - (1 if title_in_body else 0)
+            room = max(1, service.body_max_line_count - (1 if title_in_body else 0))
             lines = min(lines, room) if lines else room
-    return max(chars, 1), max(lines, 0)
+    return max(chars, 1), lines
 
 
 def cut(
