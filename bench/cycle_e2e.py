@@ -24,9 +24,9 @@ checkout's (same virtualenv, PYTHONPATH=DIR): e.g. an extracted older commit, to
 before and after side by side. `--profile DIR` also runs every case once under cProfile
 (untimed) and writes `<code>-<provider>-<N>.prof` there.
 
-Notification stage: the console channel sends one message per signal; the 2026-11-18 bar is
-stale by now, so its signals are recorded STALE and not printed, one delivery row each.
-Batching messages per channel is separate work.
+Notification stage: the console channel, which gets a cycle's signals as one batch; the
+2026-11-18 bar is stale by now, so its signals are recorded STALE in bulk and not printed, one
+delivery row each.
 """
 
 from __future__ import annotations
@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "files_written_s": round(files_written_s, 1),
         "goal": GOAL,
         "notes": {
-            "notification_ms": "console channel, one message per signal (stale here: recorded, "
-            "not printed); batching per channel is separate work",
+            "notification_ms": "console channel, the signals as one batch (stale here: "
+            "recorded in bulk, not printed)",
             "growth_per_10x": "(t2/t1) ** (1/log10(n2/n1)): 10 = linear in symbols",
         },
         "results": results,

@@ -1,13 +1,20 @@
 """Deliver messages to every channel at most once, whatever retries the run goes through.
 
-For each message and channel, under a lock every process on the database shares
-(`store.locks`), so a concurrent run of the same bar waits instead of sending too: claim it
-in the delivery log (its own short transaction), so a message already SENT (or retired as
-STALE) is skipped; then send
-with retries (exponential backoff, full jitter) and record SENT or FAILED. The send happens
-outside any transaction: a slow SMTP server must not hold a write lock on SQLite. Stale
-messages (a backfill's: thousands per run) are never sent late: all of them are recorded
-STALE in one transaction (`retire_notifications`), unless already SENT.
+Per channel, the messages go out in batches (one e-mail, one chat message, one webhook POST
+listing many; how a channel cuts them is its sender's business, `channels.py`). Under one
+lock per channel that every process on the database shares (`store.locks`), so a concurrent
+run of the same bar waits instead of sending too: claim all the messages in the delivery log
+(one short transaction), so those already SENT (or retired as STALE) are left out; send the
+claimed ones batch after batch, each with retries (exponential backoff, full jitter); then
+record every batch's outcome, SENT or FAILED, in one transaction. A retry of a failed batch
+is a later delivery: it claims again and sends exactly the messages not SENT.
+
+The sends happen outside any transaction: a slow SMTP server must not hold a write lock on
+SQLite. The lock is per channel, not per message: a batch may hold any messages, and two
+deliveries sharing one message must not overlap; deliveries of other bars wait only while
+one batch series is sent. Stale messages (a backfill's: thousands per run) are never sent
+late: all of them are recorded STALE in one transaction (`retire_notifications`), unless
+already SENT.
 
 A failing channel never raises: it is reported, the run becomes PARTIAL, and the other
 channels still deliver. What does raise is the database itself failing: then nothing
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -32,8 +39,8 @@ from dgas_pipeline.notify.urls import SecretResolver
 from dgas_pipeline.store.engine import write_transaction
 from dgas_pipeline.store.locks import exclusive
 from dgas_pipeline.store.repositories import (
-    claim_notification,
-    mark_notification,
+    claim_notifications,
+    mark_notifications,
     retire_notifications,
 )
 
@@ -45,8 +52,9 @@ class DeliveryReport:
     """What one `deliver` call did; counts are per (message, channel) pair.
 
     `failed` maps a channel to the keys of the messages it could not deliver; `errors` says
-    why, one line each (secrets removed), for the run's `errors` column. `delivered` maps a
-    message key to the channels that sent it in this call (for `generated_signals`).
+    why, one line per failed batch (secrets removed), for the run's `errors` column.
+    `delivered` maps a message key to the channels that sent it in this call (for
+    `generated_signals`).
     """
 
     sent: int = 0
@@ -88,6 +96,7 @@ def deliver(
         _ChannelRun(channel, settings.channel_field(index), resolve_secret)
         for index, channel in enumerate(settings.channels)
     ]
+    messages = list(messages)
     stale = [m for m in messages if m.stale]
     if stale:  # a backfill's messages: many, none sent, retired together
         with write_transaction(engine) as conn:
@@ -96,9 +105,10 @@ def deliver(
                 retired = retire_notifications(conn, channel.name, pairs)
                 report.stale += retired
                 report.skipped += len(pairs) - retired
-    for message in (m for m in messages if not m.stale):
+    fresh = [m for m in messages if not m.stale]
+    if fresh:
         for channel in channels:
-            _deliver_one(engine, message, channel, settings, report, sleep, rng)
+            _deliver_to(engine, fresh, channel, settings, report, sleep, rng)
     return report
 
 
@@ -106,8 +116,8 @@ class _ChannelRun:
     """A channel during one `deliver` call: its sender, built on first need, and its health.
 
     Built lazily, so a run whose messages are all stale or already sent needs no secrets.
-    Once a message used up all its attempts, the channel is `degraded`: later messages get
-    one attempt each, so a dead server costs seconds, not a backoff series per message.
+    Once a batch used up all its attempts, the channel is `degraded`: later batches get one
+    attempt each, so a dead server costs seconds, not a backoff series per batch.
     """
 
     def __init__(self, settings: ChannelSettings, field: str, resolve_secret: SecretResolver):
@@ -132,37 +142,60 @@ class _ChannelRun:
         return self._sender
 
 
-def _deliver_one(
+def _deliver_to(
     engine: Engine,
-    message: Message,
+    messages: Sequence[Message],
     channel: _ChannelRun,
     settings: NotificationSettings,
     report: DeliveryReport,
     sleep: Callable[[float], None],
     rng: Callable[[], float],
 ) -> None:
-    key = message.message_key
-    # Claim, send and record under one lock per message and channel: a second run of the
-    # same bar waits here, then finds the message SENT. The claim alone would not do: its
-    # PENDING row cannot tell a run still sending from one that crashed mid-send.
-    with exclusive(engine, f"notify:{key}:{channel.name}"):
+    # Claim, send and record under one lock per channel: a second run of the same bar waits
+    # here, then finds the messages SENT. The claim alone would not do: its PENDING rows
+    # cannot tell a run still sending from one that crashed mid-send.
+    with exclusive(engine, f"notify:{channel.name}"):
         with write_transaction(engine) as conn:
-            if not claim_notification(conn, key, channel.name, message.signal_id):
-                report.skipped += 1
-                return
-        error = _send_with_retries(message, channel, settings, sleep, rng)
+            pairs = [(m.message_key, m.signal_id) for m in messages]
+            claimed_keys = claim_notifications(conn, channel.name, pairs)
+        first: dict[str, Message] = {}
+        for message in messages:
+            first.setdefault(message.message_key, message)
+        claimed = [first[key] for key in claimed_keys]
+        report.skipped += len(messages) - len(claimed)
+        if not claimed:
+            return
+        sender = channel.sender()
+        batches = sender.batches(claimed) if sender is not None else [claimed]
+        outcomes = [
+            (batch, _send_with_retries(batch, channel, settings, sleep, rng)) for batch in batches
+        ]
         with write_transaction(engine) as conn:
-            mark_notification(conn, key, channel.name, SENT if error is None else FAILED, error)
-    if error is None:
-        report.sent += 1
-        report.delivered.setdefault(key, []).append(channel.name)
-    else:
-        report.failed.setdefault(channel.name, []).append(key)
-        report.errors.append(f"{channel.name} {key}: {error}")
+            sent = [m.message_key for batch, error in outcomes if error is None for m in batch]
+            if sent:
+                mark_notifications(conn, channel.name, sent, SENT)
+            for batch, error in outcomes:
+                if error is not None:
+                    keys = [m.message_key for m in batch]
+                    mark_notifications(conn, channel.name, keys, FAILED, error)
+    for batch, error in outcomes:
+        keys = [m.message_key for m in batch]
+        if error is None:
+            report.sent += len(keys)
+            for key in keys:
+                report.delivered.setdefault(key, []).append(channel.name)
+        else:
+            report.failed.setdefault(channel.name, []).extend(keys)
+            report.errors.append(f"{channel.name} {_which(keys)}: {error}")
+
+
+def _which(keys: Sequence[str]) -> str:
+    """The failed batch's messages for an error line: one key, or the first and how many."""
+    return keys[0] if len(keys) == 1 else f"{keys[0]} and {len(keys) - 1} more"
 
 
 def _send_with_retries(
-    message: Message,
+    batch: Sequence[Message],
     channel: _ChannelRun,
     settings: NotificationSettings,
     sleep: Callable[[float], None],
@@ -177,7 +210,7 @@ def _send_with_retries(
     for attempt in range(1, attempts + 1):
         if attempt > 1:
             sleep(backoff_delay(attempt - 1, settings, rng))
-        reason = sender.send(message)
+        reason = sender.send(batch)
         if reason is None:
             channel.degraded = False
             return None

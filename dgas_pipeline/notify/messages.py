@@ -4,17 +4,20 @@ Every message carries a stable idempotency key derived only from what it is abou
 from when or by which run it was built, so a retried or re-run cycle rebuilds the same key
 and the delivery log (one row per key and channel) stops it from going out twice.
 
-Webhooks: apprise's `json://` / `jsons://` POST `{"version", "title", "message", "type",
-"attachments"}`. For those channels `message` is the payload below as compact JSON text (sorted
-keys), so a receiver does `json.loads(body["message"])` and gets every signal field with its
-type intact; other channels (e-mail, chat) get the human text.
+A channel gets many messages at once as one batch (`batch_title`, `batch_text`,
+`batch_payload_json`): a cycle that finds forty signals sends one e-mail listing forty, not
+forty e-mails. Webhooks: apprise's `json://` / `jsons://` POST `{"version", "title",
+"message", "type", "attachments"}`. For those channels `message` is a JSON list (compact
+text, sorted keys) of the batch's payloads below, so a receiver does
+`json.loads(body["message"])` and gets a list holding every signal field with its type
+intact, a batch of one included; other channels (e-mail, chat) get the human text.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,6 +28,8 @@ from dgas_pipeline.analysis.signals import SIGNAL_COLUMNS
 from dgas_pipeline.errors import InvalidInput
 
 EXCHANGE_TZ: Final = "America/New_York"
+
+BATCH_SEPARATOR: Final = "\n\n"
 
 SIGNAL_FIELDS: Final = SIGNAL_COLUMNS
 """The signal's own fields (the seed's `generated_signals` minus bookkeeping) sent to hooks."""
@@ -55,6 +60,35 @@ class Message:
     def payload_json(self) -> str:
         """The payload as webhooks receive it in apprise's `message` field."""
         return json.dumps(self.payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+_KIND_NAMES: Final = {"signal": "signals", "alert": "alerts", "eod": "end-of-day summaries"}
+
+
+def batch_title(messages: Sequence[Message]) -> str:
+    """A batch's subject: the message's own title when it holds one, else what and how many."""
+    if len(messages) == 1:
+        return messages[0].title
+    kinds = {m.message_key.partition(":")[0] for m in messages}
+    kind = _KIND_NAMES.get(kinds.pop(), "notifications") if len(kinds) == 1 else "notifications"
+    return f"DGAS: {len(messages)} {kind}"
+
+
+def batch_text(messages: Sequence[Message]) -> str:
+    """The human text of a batch: each message's title and body, a blank line between."""
+    if len(messages) == 1:
+        return messages[0].body
+    return BATCH_SEPARATOR.join(entry_text(m) for m in messages)
+
+
+def entry_text(message: Message) -> str:
+    """One message as a batch lists it."""
+    return f"{message.title}\n{message.body}"
+
+
+def batch_payload_json(messages: Sequence[Message]) -> str:
+    """A batch as webhooks receive it in apprise's `message` field: a JSON list of payloads."""
+    return "[" + ",".join(m.payload_json() for m in messages) + "]"
 
 
 def signal_message(

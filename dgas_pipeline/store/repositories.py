@@ -51,8 +51,9 @@ _SIGNAL_FIELDS_KEPT_ON_UPSERT: Final = frozenset(
 _OUTCOME_FIELDS: Final = ("outcome", "actual_high", "actual_low", "actual_close", "pnl_pct")
 _SCHEDULER_SINGLETON_ID: Final = 1
 _DONE_NOTIFICATION_STATUSES: Final = frozenset({"SENT", "STALE"})
-# Messages per statement when retiring many (SQLite binds at most 32,766 parameters).
-_RETIRE_CHUNK: Final = 1000
+# Messages per statement when claiming, retiring or marking many (SQLite binds at most
+# 32,766 parameters).
+_NOTIFICATION_CHUNK: Final = 1000
 # Signals per upsert statement: ~30 columns each stays far inside SQLite's parameter limit.
 _UPSERT_CHUNK: Final = 500
 
@@ -352,44 +353,59 @@ def claim_notification(
 ) -> bool:
     """May this message go out on this channel? False if it already went (or was retired).
 
-    Records a PENDING attempt (creating the log row on first claim). A message SENT, or
-    marked STALE (a backfilled bar: stored, never sent), is never claimed again, so a retried
-    run cannot notify twice. A PENDING or FAILED one may be tried again. On PostgreSQL the row
-    stays locked until the caller's transaction ends, so concurrent claimers queue; a claim
-    and the send after it are kept apart from another run's by `store.locks.exclusive`.
+    `claim_notifications` for one message.
     """
-    conn.execute(
-        _insert(conn, notification_log)
-        .values(message_key=message_key, channel=channel, signal_id=signal_id, status="PENDING")
-        .on_conflict_do_nothing(index_elements=["message_key", "channel"])
-    )
-    key = sa.and_(
-        notification_log.c.message_key == message_key, notification_log.c.channel == channel
-    )
-    status = conn.execute(
-        sa.select(notification_log.c.status).where(key).with_for_update()
-    ).scalar_one()
-    if status in _DONE_NOTIFICATION_STATUSES:
-        return False
-    conn.execute(
-        sa.update(notification_log).where(key).values(attempts=notification_log.c.attempts + 1)
-    )
-    return True
+    return bool(claim_notifications(conn, channel, [(message_key, signal_id)]))
+
+
+def claim_notifications(
+    conn: Connection, channel: str, messages: Sequence[tuple[str, int | None]]
+) -> list[str]:
+    """The keys of these messages (key, signal id) that may go out on `channel`, in order.
+
+    Records a PENDING attempt for each (creating its log row on first claim). A message SENT,
+    or marked STALE (a backfilled bar: stored, never sent), is never claimed again, so a
+    retried run cannot notify twice. A PENDING or FAILED one may be tried again. On
+    PostgreSQL the rows stay locked until the caller's transaction ends, so concurrent
+    claimers queue; a claim and the send after it are kept apart from another run's by
+    `store.locks.exclusive`. A few statements per thousand messages, not three per message.
+    """
+    return _open_notifications(conn, channel, messages, attempts=notification_log.c.attempts + 1)
 
 
 def retire_notifications(
     conn: Connection, channel: str, messages: Sequence[tuple[str, int | None]]
 ) -> int:
-    """Mark these messages (key, signal id) STALE on `channel`, as `claim_notification` then
-    `mark_notification(..., "STALE")` would one by one, in a few statements; how many were
-    retired (the others were SENT or STALE already and are left as they are).
+    """Mark these messages (key, signal id) STALE on `channel`, as `claim_notifications` then
+    `mark_notifications(..., "STALE")` would; how many were retired (the others were SENT or
+    STALE already and are left as they are).
 
     Stale messages are never sent, so retiring them needs no lock beyond the rows': a run
     sending one of them at the same time still sends it at most once (its SENT wins).
     """
-    retired = 0
-    for start in range(0, len(messages), _RETIRE_CHUNK):
-        chunk = messages[start : start + _RETIRE_CHUNK]
+    retired = _open_notifications(
+        conn,
+        channel,
+        messages,
+        attempts=notification_log.c.attempts + 1,
+        status="STALE",
+        last_error=None,
+    )
+    return len(retired)
+
+
+def _open_notifications(
+    conn: Connection, channel: str, messages: Sequence[tuple[str, int | None]], **update: Any
+) -> list[str]:
+    """Create missing log rows (PENDING), lock them, apply `update` to those neither SENT nor
+    STALE and return their keys in the order given (each key once)."""
+    opened: list[str] = []
+    first: dict[str, int | None] = {}
+    for key, signal_id in messages:
+        first.setdefault(key, signal_id)
+    unique = list(first.items())
+    for start in range(0, len(unique), _NOTIFICATION_CHUNK):
+        chunk = unique[start : start + _NOTIFICATION_CHUNK]
         keys = [key for key, _ in chunk]
         conn.execute(
             _insert(conn, notification_log)
@@ -404,12 +420,14 @@ def retire_notifications(
         where = sa.and_(
             notification_log.c.channel == channel, notification_log.c.message_key.in_(keys)
         )
-        rows = conn.execute(
-            sa.select(notification_log.c.message_key, notification_log.c.status)
-            .where(where)
-            .with_for_update()
-        ).all()
-        open_keys = [key for key, status in rows if status not in _DONE_NOTIFICATION_STATUSES]
+        statuses = dict(
+            conn.execute(
+                sa.select(notification_log.c.message_key, notification_log.c.status)
+                .where(where)
+                .with_for_update()
+            ).all()
+        )
+        open_keys = [k for k in keys if statuses[k] not in _DONE_NOTIFICATION_STATUSES]
         if open_keys:
             conn.execute(
                 sa.update(notification_log)
@@ -417,10 +435,10 @@ def retire_notifications(
                     notification_log.c.channel == channel,
                     notification_log.c.message_key.in_(open_keys),
                 )
-                .values(attempts=notification_log.c.attempts + 1, status="STALE", last_error=None)
+                .values(**update)
             )
-        retired += len(open_keys)
-    return retired
+        opened.extend(open_keys)
+    return opened
 
 
 def mark_notification(
@@ -428,17 +446,35 @@ def mark_notification(
 ) -> None:
     """Record how a delivery ended (SENT/FAILED/STALE/PENDING), creating the row if needed.
 
-    STALE is written without a claim for messages of backfilled bars, hence the upsert.
+    `mark_notifications` for one message.
+    """
+    mark_notifications(conn, channel, [message_key], status, error)
+
+
+def mark_notifications(
+    conn: Connection,
+    channel: str,
+    message_keys: Sequence[str],
+    status: str,
+    error: str | None = None,
+) -> None:
+    """Record how the delivery of these messages on `channel` ended, creating rows if needed.
+
+    One batch sent (or failed) as one message ends the same way for all it listed. STALE is
+    written without a claim for messages of backfilled bars, hence the upsert.
     """
     values: dict[str, Any] = {"status": status, "last_error": error}
     if status == "SENT":
         values["sent_at"] = _now()
-    stmt = (
-        _insert(conn, notification_log)
-        .values(message_key=message_key, channel=channel, **values)
-        .on_conflict_do_update(index_elements=["message_key", "channel"], set_=values)
-    )
-    conn.execute(stmt)
+    unique = list(dict.fromkeys(message_keys))
+    for start in range(0, len(unique), _NOTIFICATION_CHUNK):
+        chunk = unique[start : start + _NOTIFICATION_CHUNK]
+        stmt = _insert(conn, notification_log).values(
+            [{"message_key": key, "channel": channel, **values} for key in chunk]
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["message_key", "channel"], set_=values)
+        )
 
 
 def notification_status(conn: Connection, message_key: str, channel: str) -> str | None:
@@ -531,8 +567,10 @@ def _now() -> datetime:
 __all__: Sequence[str] = [
     "KEEP",
     "claim_notification",
+    "claim_notifications",
     "get_scheduler_state",
     "mark_notification",
+    "mark_notifications",
     "mark_signals_notified",
     "metrics",
     "notification_status",

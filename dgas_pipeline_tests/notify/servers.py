@@ -39,6 +39,9 @@ class Webhook:
     """Status codes for the next requests, in order; 200 once the list is used up."""
     default_status: int = 200
     lock: threading.Lock = field(default_factory=threading.Lock)
+    hold_first: threading.Event | None = None
+    """When set: the first POST is answered only once this event is set (or after 30 s)."""
+    first_arrived: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str = "/hook", query: str = "") -> str:
         return f"json://127.0.0.1:{self.port}{path}" + (f"?{query}" if query else "")
@@ -46,9 +49,13 @@ class Webhook:
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(r["body"]) for r in self.requests]
 
-    def payloads(self) -> list[dict[str, Any]]:
-        """The signal/EOD payload each request carried in apprise's `message` field."""
+    def posts(self) -> list[list[dict[str, Any]]]:
+        """The batch each request carried in apprise's `message` field: a list of payloads."""
         return [json.loads(body["message"]) for body in self.bodies()]
+
+    def payloads(self) -> list[dict[str, Any]]:
+        """Every signal/EOD payload the requests carried, request after request."""
+        return [payload for post in self.posts() for payload in post]
 
 
 @contextlib.contextmanager
@@ -62,10 +69,15 @@ def serve_webhook() -> Iterator[Webhook]:
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length).decode()
             with hook.lock:
+                first = not hook.requests
                 hook.requests.append(
                     {"path": self.path, "headers": dict(self.headers), "body": body}
                 )
                 status = hook.statuses.pop(0) if hook.statuses else hook.default_status
+            if first:
+                hook.first_arrived.set()
+                if hook.hold_first is not None:
+                    hook.hold_first.wait(timeout=30)
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from dgas_pipeline.notify import NotificationSettings, backoff_delay, deliver, signal_message
-from dgas_pipeline.notify.channels import AppriseSender, ChannelSetupError, build_sender
+from dgas_pipeline.notify.channels import (
+    AppriseSender,
+    ChannelSetupError,
+    ConsoleSender,
+    build_sender,
+)
+from dgas_pipeline.notify.messages import batch_text, batch_title
 from dgas_pipeline.notify.redact import Redactor, redacted_logs
 from dgas_pipeline.notify.settings import ChannelSettings
 from dgas_pipeline_tests.notify.rows import log_rows, signal_row
@@ -22,6 +29,38 @@ def test_a_telegram_token_from_the_environment_loads() -> None:
     sender, redactor = build_sender(channel, "f", {"TELEGRAM_BOT_TOKEN": BOT_TOKEN}.get)
     assert isinstance(sender, AppriseSender)
     assert redactor(f"bot{BOT_TOKEN}/sendMessage") == "bot***/sendMessage"
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets", "body_limit"),
+    [
+        # Discord: 2,000 characters of body, the title apart.
+        ("discord://${HOOK_ID}/${HOOK_TOKEN}", {"HOOK_ID": "1234", "HOOK_TOKEN": "abcd"}, 2000),
+        # Telegram: 4,096, and no title field: apprise puts the title into the body.
+        ("tgram://${TELEGRAM_BOT_TOKEN}/12345", {"TELEGRAM_BOT_TOKEN": BOT_TOKEN}, 4096),
+    ],
+)
+def test_batches_fit_the_service_limits_and_are_cut_between_messages(
+    url: str, secrets: dict[str, str], body_limit: int
+) -> None:
+    sender, _ = build_sender(ChannelSettings(name="chat", url=url), "f", secrets.get)
+    messages = [signal_message(signal_row(f"S{i:03d}")) for i in range(60)]
+    batches = sender.batches(messages)
+
+    assert len(batches) >= 2
+    assert [m for batch in batches for m in batch] == messages  # all, in order, none cut
+    for batch in batches:
+        title_in_body = len(batch_title(batch)) + 2 if url.startswith("tgram") else 0
+        assert len(batch_text(batch)) + title_in_body <= body_limit
+
+
+def test_the_console_prints_a_batch_as_one_block() -> None:
+    stream = io.StringIO()
+    sender = ConsoleSender(stream)
+    messages = [signal_message(signal_row(f"S{i:03d}")) for i in range(3)]
+    assert sender.batches(messages) == [messages]
+    assert sender.send(messages) is None
+    assert stream.getvalue() == "".join(f"{m.title}\n{m.body}\n\n" for m in messages)
 
 
 def test_a_url_apprise_rejects_once_filled_in_is_a_setup_error() -> None:

@@ -93,3 +93,38 @@ def test_the_password_is_in_no_error_and_no_log_record(
 
 def _spellings(secret: str) -> tuple[str, ...]:
     return (secret, quote(secret, safe=""), quote_plus(secret, safe=""))
+
+
+def test_a_batch_of_signals_is_one_mail_listing_them_all(
+    engine: Engine, mailbox: Mailbox, no_sleep: Sleeps
+) -> None:
+    messages = [signal_message(signal_row(f"S{i:03d}")) for i in range(40)]
+    report = deliver(engine, messages, _settings(mailbox), SECRETS.get, sleep=no_sleep)
+
+    assert (report.sent, report.failed) == (40, {})
+    [received] = [_parse(raw) for raw in mailbox.accepted]
+    assert received["Subject"] == "DGAS: 40 signals"
+    body = received.get_payload(decode=True).decode()
+    listed = [line for line in body.splitlines() if line.startswith("LONG S") and "@" in line]
+    assert listed == [m.title for m in messages]
+    assert {row["status"] for row in log_rows(engine).values()} == {"SENT"}
+
+
+def test_a_refused_batch_is_mailed_whole_by_the_next_delivery(
+    engine: Engine, mailbox: Mailbox, no_sleep: Sleeps
+) -> None:
+    sent_before = [signal_message(signal_row(f"S{i:03d}")) for i in range(3)]
+    deliver(engine, sent_before, _settings(mailbox), SECRETS.get, sleep=no_sleep)
+    fresh = [signal_message(signal_row(f"N{i:03d}")) for i in range(5)]
+    mailbox.refuse_next = 4  # every attempt of the next batch
+    failed = deliver(engine, [*sent_before, *fresh], _settings(mailbox), SECRETS.get, no_sleep)
+    assert failed.failed == {"mail": [m.message_key for m in fresh]}
+    assert failed.skipped == 3
+
+    again = deliver(engine, [*sent_before, *fresh], _settings(mailbox), SECRETS.get, no_sleep)
+    assert (again.sent, again.skipped, again.failed) == (5, 3, {})
+    assert len(mailbox.accepted) == 2
+    body = _parse(mailbox.accepted[1]).get_payload(decode=True).decode()
+    assert [line.split(" @")[0] for line in body.splitlines() if " @ " in line] == [
+        f"LONG N{i:03d}" for i in range(5)
+    ]

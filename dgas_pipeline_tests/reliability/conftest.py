@@ -274,8 +274,13 @@ class Hook:
         return f"json://127.0.0.1:{self.port}{path}" + (f"?{query}" if query else "")
 
     def message_keys(self) -> list[str]:
-        """The `message_key` each POST carried (apprise wraps our payload in `message`)."""
-        return [json.loads(json.loads(r["body"])["message"])["message_key"] for r in self.requests]
+        """The `message_key` of each message the POSTs carried (apprise wraps our batch, a list
+        of payloads, in `message`)."""
+        return [
+            payload["message_key"]
+            for r in self.requests
+            for payload in json.loads(json.loads(r["body"])["message"])
+        ]
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""A deterministic place to SIGKILL a run: right after it claimed its first notification
-(the PENDING row is committed) and before it sends it.
+"""A deterministic place to SIGKILL a run: right after it claimed its first channel's batch of
+notifications (the PENDING rows are committed) and before it sends it.
 
 Any Python process started with `environment(...)` loads this module from a
 `sitecustomize.py` (so a `dgas run-once`, and also a run worker the daemon's code server

@@ -90,12 +90,12 @@ def launched_at(site: Site, run: dg.DagsterRun) -> float:
 
 
 def deliveries(webhook: Webhook) -> Counter[tuple[str, str]]:
-    """(channel, message key) of every POST the webhook received, counted."""
+    """(channel, message key) of every message the webhook's POSTs listed, counted."""
     channel_of = {path: name for name, path in CHANNELS.items()}
-    keys = [payload["message_key"] for payload in webhook.payloads()]
     return Counter(
-        (channel_of[request["path"]], key)
-        for request, key in zip(webhook.requests, keys, strict=True)
+        (channel_of[request["path"]], payload["message_key"])
+        for request, post in zip(webhook.requests, webhook.posts(), strict=True)
+        for payload in post
     )
 
 
