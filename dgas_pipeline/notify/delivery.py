@@ -5,9 +5,10 @@ listing many; how a channel cuts them is its sender's business, `channels.py`). 
 lock per channel that every process on the database shares (`store.locks`), so a concurrent
 run of the same bar waits instead of sending too: claim all the messages in the delivery log
 (one short transaction), so those already SENT (or retired as STALE) are left out; send the
-claimed ones batch after batch, each with retries (exponential backoff, full jitter); then
-record every batch's outcome, SENT or FAILED, in one transaction. A retry of a failed batch
-is a later delivery: it claims again and sends exactly the messages not SENT.
+claimed ones batch after batch, each with retries (exponential backoff, full jitter), and
+record each batch's outcome, SENT or FAILED, in one transaction as soon as it is known. A
+retry of a failed batch is a later delivery: it claims again and sends exactly the messages
+not SENT.
 
 The sends happen outside any transaction: a slow SMTP server must not hold a write lock on
 SQLite. The lock is per channel, not per message: a batch may hold any messages, and two
@@ -167,19 +168,18 @@ def _deliver_to(
             return
         sender = channel.sender()
         batches = sender.batches(claimed) if sender is not None else [claimed]
-        outcomes = [
-            (batch, _send_with_retries(batch, channel, settings, sleep, rng)) for batch in batches
-        ]
-        with write_transaction(engine) as conn:
-            sent = [m.message_key for batch, error in outcomes if error is None for m in batch]
-            if sent:
-                mark_notifications(conn, channel.name, sent, SENT)
-            for batch, error in outcomes:
-                if error is not None:
-                    keys = [m.message_key for m in batch]
-                    mark_notifications(conn, channel.name, keys, FAILED, error)
-    for batch, error in outcomes:
-        keys = [m.message_key for m in batch]
+        outcomes: list[tuple[list[str], str | None]] = []
+        for batch in batches:
+            error = _send_with_retries(batch, channel, settings, sleep, rng)
+            keys = [m.message_key for m in batch]
+            # Recorded as soon as the batch is sent: a run killed later repeats no sent batch
+            # (a kill between a send and its record can repeat that one batch only).
+            with write_transaction(engine) as conn:
+                mark_notifications(
+                    conn, channel.name, keys, SENT if error is None else FAILED, error
+                )
+            outcomes.append((keys, error))
+    for keys, error in outcomes:
         if error is None:
             report.sent += len(keys)
             for key in keys:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -253,3 +254,23 @@ def test_a_missing_secret_fails_the_channel_naming_the_variable(
     assert error.startswith("notifications.channels[1].url: '${WEBHOOK_TOKEN}'")
     assert "WEBHOOK_TOKEN, which is not set" in error
     assert report.delivered == {message.message_key: ["console"]}
+
+
+def test_a_sent_batch_is_recorded_before_the_next_batch_is_sent(
+    engine: Engine, webhook: Webhook
+) -> None:
+    """A run killed while a later batch is sent must not send the earlier ones again: the
+    log already says SENT for them (only the batch in flight can be repeated)."""
+    messages = _many(150)
+    webhook.statuses = [200, 500, 500, 500, 500]  # the second batch is being retried
+    seen_while_retrying: list[dict[tuple[str, str], Any]] = []
+
+    def sleep(seconds: float) -> None:
+        seen_while_retrying.append(log_rows(engine))
+
+    deliver(engine, messages, _settings(webhook), ENV.get, sleep=sleep)
+    first_batch = [p["message_key"] for p in webhook.posts()[0]]
+    second_batch = [p["message_key"] for p in webhook.posts()[1]]
+    rows = seen_while_retrying[0]
+    assert {rows[(k, "hook")]["status"] for k in first_batch} == {"SENT"}
+    assert {rows[(k, "hook")]["status"] for k in second_batch} == {"PENDING"}
