@@ -23,7 +23,10 @@ mark a failed range run's partitions failed; our run mirror still does).
 Dagster's batched event writes (DAGSTER_EVENT_BATCH_SIZE) are on, as in every run worker
 (`defs.runtime.event_batching`); `--unbatched` turns them off for comparison. On PostgreSQL
 the storages are deploy/dagster.yaml's (an event log keeping its connection open);
-`--unpooled` uses dagster-postgres's own event log instead (a connection per event).
+`--unpooled` uses dagster-postgres's own event log instead (a connection per event). On
+SQLite the event log is the embedded default's (`dgas_pipeline/dagster.yaml`: a batch in one
+transaction per file); `--unpooled` uses Dagster's own SQLite event log (a transaction per
+event) instead.
 
 `--profile` runs the range runs under cProfile and adds `range_profile`: the seconds spent
 inside each area (cumulative time of its entry points, from cProfile, so inflated by its
@@ -157,7 +160,9 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
     )
     home = work / "home"
     home.mkdir()
-    instance_yaml = (REPO / "dgas_pipeline" / "dagster.yaml").read_text()
+    instance = yaml.safe_load((REPO / "dgas_pipeline" / "dagster.yaml").read_text())
+    if "dagster" not in urls and args.unpooled:  # Dagster's own SQLite event log
+        del instance["event_log_storage"]
     if "dagster" in urls:
         # The production instance's storages (deploy/dagster.yaml) on the bench database.
         os.environ["DAGSTER_POSTGRES_URL"] = urls["dagster"].replace(
@@ -170,8 +175,8 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
                 "module": "dagster_postgres.event_log",
                 "class": "PostgresEventLogStorage",
             }
-        instance_yaml += "\n" + yaml.safe_dump(storages)
-    (home / "dagster.yaml").write_text(instance_yaml)
+        instance |= storages
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance))
     os.environ.update(DGAS_CONFIG=str(config), DAGSTER_HOME=str(home))
     if args.planned_subset:
         os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] = "true"
@@ -280,6 +285,7 @@ def run(args: argparse.Namespace, work: Path, urls: dict[str, str]) -> dict[str,
         "planned_subset": args.planned_subset,
         "event_batch_size": int(os.environ[BATCH_SIZE_ENV]),
         "event_log_pooled": args.storage == "postgres" and not args.unpooled,
+        "event_log_batched": not args.unpooled,
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "range_runs": len(per_run),

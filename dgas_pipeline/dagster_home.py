@@ -6,11 +6,16 @@ because the first use writes the embedded default `dagster.yaml` into it: packag
 wheel seeds a home as a checkout does. Runs started here show in `dagster dev` pointed at
 the same home, which is why a relative path is refused as Dagster refuses it: the two would
 otherwise resolve it against different directories.
+
+A home seeded by an earlier release holds that release's default, byte for byte; it is
+replaced by the current one (so an existing home gets the batched SQLite event log, which
+keeps its runs where Dagster's own did). A file an operator changed is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Mapping
 from importlib import resources
@@ -23,6 +28,13 @@ DAGSTER_HOME_ENV = "DAGSTER_HOME"
 INSTANCE_YAML = "dagster.yaml"
 POSTGRES_URL_ENV = "DAGSTER_POSTGRES_URL"
 _DAGSTER_POSTGRES_DRIVER = "postgresql+psycopg2://"
+# SHA-256 of the embedded defaults earlier releases seeded homes with, unchanged by anyone.
+EARLIER_DEFAULTS = frozenset(
+    {
+        "6c285da5ede2edb4b1200b78bfbfd3bb1761cf56c61e0f511a636047b64c2124",
+        "93f704135b71582f8e4473877678ed37902864279b5b3aef3b142e12c0bc8c66",
+    }
+)
 
 
 def ensure_dagster_home() -> Path:
@@ -33,6 +45,8 @@ def ensure_dagster_home() -> Path:
         home.mkdir(parents=True, exist_ok=True)
         if not instance_yaml.exists():
             seed_instance_yaml(instance_yaml)
+        elif hashlib.sha256(instance_yaml.read_bytes()).hexdigest() in EARLIER_DEFAULTS:
+            replace_instance_yaml(instance_yaml)
     except OSError as err:  # lost a race with another process, or the disk is full
         raise InvalidInput(
             DAGSTER_HOME_ENV, str(home), f"cannot be set up ({err.strerror or err})"
@@ -52,6 +66,14 @@ def seed_instance_yaml(target: Path) -> None:
             os.link(partial, target)
     finally:
         partial.unlink()
+
+
+def replace_instance_yaml(target: Path) -> None:
+    """Write the embedded default over `target` in one rename: a process reading it meanwhile
+    reads the old file or the new one, never half of one."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_bytes(embedded_instance_yaml())
+    os.replace(partial, target)
 
 
 def embedded_instance_yaml() -> bytes:

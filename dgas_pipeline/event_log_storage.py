@@ -21,16 +21,32 @@ serialised event, and serialises it anew for each row. The event carries the run
 subset and with it the cycle partitions definition (every excluded tick up to the calendar's
 end), so a 130-bar run serialised that definition 130 times per check (~20 ms each, 11 s of
 a 77 s run): the rows are the same, the event is serialised once.
+
+`BatchedSqliteEventLogStorage` is the embedded default's (named in `dgas_pipeline/dagster.yaml`):
+Dagster's SQLite event log, which stores a batch event by event, each in a transaction of its
+own on the run's file and again on the index file (a commit, so an fsync, per event, ~12 per
+bar of a range run). It stores a batch in one transaction per file, the same rows, and
+serialises a check's planned event once as above.
 """
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from dagster._core.events import AssetCheckEvaluationPlanned, DagsterEventType
+from dagster import Field, StringSource
+from dagster._core.events import (
+    ASSET_CHECK_EVENTS,
+    ASSET_EVENTS,
+    BATCH_WRITABLE_EVENTS,
+    AssetCheckEvaluationPlanned,
+    DagsterEventType,
+)
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log import SqlEventLogStorageTable
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+from dagster._core.storage.event_log.sqlite import SqliteEventLogStorage
 from dagster._serdes import ConfigurableClassData, serialize_value
 from dagster_postgres import PostgresEventLogStorage
 from dagster_postgres.utils import (
@@ -45,7 +61,33 @@ MAX_OVERFLOW = 10
 POOL_RECYCLE_S = 3600
 
 
-class PooledPostgresEventLogStorage(PostgresEventLogStorage):
+class CheckPlanSerialisedOnce(SqlEventLogStorage):
+    """Stores an asset check's planned rows with the event serialised once (module docstring)."""
+
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
+        """Dagster's rows (one per partition of the run), the event serialised once."""
+        planned = cast("AssetCheckEvaluationPlanned", event.get_dagster_event().event_specific_data)
+        subset = planned.partitions_subset
+        partition_keys = list(subset.get_partition_keys()) if subset else [None]
+        common = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        with self.index_connection() as conn:
+            conn.execute(
+                AssetCheckExecutionsTable.insert(),
+                [{**common, "partition": key} for key in partition_keys],
+            )
+
+
+class PooledPostgresEventLogStorage(CheckPlanSerialisedOnce, PostgresEventLogStorage):
     """`PostgresEventLogStorage` with a pool of one connection instead of none."""
 
     def __init__(
@@ -86,28 +128,6 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
         if others:
             super().store_event_batch(others)
 
-    def _store_asset_check_evaluation_planned(
-        self, event: EventLogEntry, event_id: int | None
-    ) -> None:
-        """Dagster's rows (one per partition of the run), the event serialised once."""
-        planned = cast("AssetCheckEvaluationPlanned", event.get_dagster_event().event_specific_data)
-        subset = planned.partitions_subset
-        partition_keys = list(subset.get_partition_keys()) if subset else [None]
-        common = {
-            "asset_key": planned.asset_key.to_string(),
-            "check_name": planned.check_name,
-            "run_id": event.run_id,
-            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-            "evaluation_event": serialize_value(event),
-            "evaluation_event_timestamp": self._event_insert_timestamp(event),
-            "evaluation_event_storage_id": event_id,
-        }
-        with self.index_connection() as conn:
-            conn.execute(
-                AssetCheckExecutionsTable.insert(),
-                [{**common, "partition": key} for key in partition_keys],
-            )
-
     def _store_asset_events(self, events: Sequence[EventLogEntry]) -> None:
         """Planned events, materialisations and observations of a batch, stored at once.
 
@@ -134,3 +154,60 @@ _BULK = frozenset(
 _INSERT_EVENTS = SqlEventLogStorageTable.insert().returning(
     SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
 )
+
+
+class BatchedSqliteEventLogStorage(CheckPlanSerialisedOnce, SqliteEventLogStorage):
+    """Dagster's SQLite event log, a batch stored in one transaction per file.
+
+    Configured with the instance's home (`dagster_home: {env: DAGSTER_HOME}`): Dagster takes an
+    environment variable as a whole value, and the default instance keeps its event log under
+    `history/runs` of the home, where this storage keeps it too (existing homes keep their runs).
+    """
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {"dagster_home": Field(StringSource, is_required=True)}
+
+    @classmethod
+    def from_config_value(  # ty: ignore[invalid-method-override]
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> "BatchedSqliteEventLogStorage":
+        home = config_value["dagster_home"]
+        return cls(os.path.join(home, *SQLITE_EVENT_LOG_UNDER_HOME), inst_data=inst_data)
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """The rows `store_event` writes for each event, in one transaction per file.
+
+        The run's file gets all events in one INSERT executed over the rows; the index file
+        gets each asset or check event's row, tags and asset row in event order; the checks'
+        execution rows follow (they open their own index transaction). A batch of one run and
+        of Dagster's batchable events only; anything else is stored as Dagster stores it.
+        """
+        run_ids = {event.run_id for event in events}
+        types = {event.dagster_event_type for event in events}
+        if len(run_ids) != 1 or not types <= BATCH_WRITABLE_EVENTS:
+            super().store_event_batch(events)
+            return
+        (run_id,) = run_ids
+        with self.run_connection(run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), [self._event_to_row(e) for e in events])
+        checks: list[tuple[EventLogEntry, int]] = []
+        with self.index_transaction() as conn:
+            for event in events:
+                if event.dagster_event_type not in _INDEXED:
+                    continue
+                result = conn.execute(self.prepare_insert_event(event))
+                event_id = int(result.inserted_primary_key[0])
+                if event.dagster_event_type in ASSET_EVENTS:
+                    self._store_asset_event_tags(conn, [event], [event_id])
+                    self._store_asset_event(conn, event, event_id)
+                else:
+                    checks.append((event, event_id))
+        for event, event_id in checks:
+            self.store_asset_check_event(event, event_id)
+
+
+# Mirrored in the SQLite index file by Dagster's `store_event` (of the batchable events).
+_INDEXED = frozenset(ASSET_EVENTS | ASSET_CHECK_EVENTS)
+# Where Dagster's default instance keeps its SQLite event log, under DAGSTER_HOME.
+SQLITE_EVENT_LOG_UNDER_HOME = ("history", "runs")
