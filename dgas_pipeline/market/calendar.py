@@ -3,8 +3,9 @@
 `exchange_calendars` is the only source of sessions, holidays and early closes. Its default
 range ends about a year out, which would make plans for next year's sessions silently empty,
 so we build it explicitly from a fixed first day (`calendar.history_start`, default
-2016-01-01) to the end of the year two years ahead, and reuse it: construction costs ~0.1 s
-and every planner, sensor tick and CLI call shares it. The first day is a setting, not
+2016-01-01) to the end of the year two years ahead, and reuse it: construction costs ~0.2 s
+and every planner, sensor tick and CLI call of a process shares it; later processes load it
+from disk (`calendar_cache.py`). The first day is a setting, not
 "ten years back", so New Year never takes a covered day (and its partitions) away; the last
 day only moves later.
 """
@@ -19,6 +20,7 @@ import exchange_calendars as xcals
 import pandas as pd
 
 from dgas_pipeline.errors import InvalidInput, cut
+from dgas_pipeline.market.calendar_cache import cached_calendar
 from dgas_pipeline.market.window import calendar_bounds
 
 _XCALS_VALUES = "Series.values returning an ndarray that drops timezone information"
@@ -70,4 +72,9 @@ def _build(exchange: str, start: date, end: date) -> xcals.ExchangeCalendar:
         # Pandas4Warning): its code, not ours.
         warnings.filterwarnings("ignore", _XCALS_VALUES, DeprecationWarning)
         warnings.filterwarnings("ignore", _XCALS_WEEKDAY, DeprecationWarning)
-        return xcals.get_calendar(exchange, start=pd.Timestamp(start), end=pd.Timestamp(end))
+        return cached_calendar(
+            exchange,
+            start,
+            end,
+            lambda: xcals.get_calendar(exchange, start=pd.Timestamp(start), end=pd.Timestamp(end)),
+        )
