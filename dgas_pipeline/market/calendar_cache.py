@@ -49,7 +49,10 @@ def cached_calendar(
     exchange: str, start: date, end: date, build: Callable[[], xcals.ExchangeCalendar]
 ) -> xcals.ExchangeCalendar:
     """The calendar `build` makes, read from the cache when an earlier process kept it."""
-    path = cache_file(exchange, start, end)
+    try:
+        path = cache_file(exchange, start, end)
+    except (RuntimeError, KeyError):  # no home directory to find (a bare service account)
+        return build()
     found = _read(path)
     if found is not None and _is_calendar_of(found, start, end):
         return found
