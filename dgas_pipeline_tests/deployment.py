@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,3 +179,21 @@ def run_dgas(*argv: str) -> tuple[int, str, str]:
         except SystemExit as stop:  # argparse's own complaints
             code = int(stop.code or 0)
     return code, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def instance_at(home: Path) -> Iterator[dg.DagsterInstance]:
+    """The instance of the home a subprocess runs on, opened from this test's process.
+
+    The embedded dagster.yaml names its SQLite event log by `{env: DAGSTER_HOME}`, as every
+    Dagster process reading the file from its home has it set; so does this one, meanwhile.
+    """
+    from unittest.mock import patch
+
+    from dagster._core.instance.ref import InstanceRef
+
+    with (
+        patch.dict(os.environ, {"DAGSTER_HOME": str(home)}),
+        dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance,
+    ):
+        yield instance

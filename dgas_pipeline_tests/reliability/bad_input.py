@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -49,7 +48,7 @@ import yaml
 from dgas_pipeline.store.engine import dispose_engine, make_engine
 from dgas_pipeline_tests.api.conftest import TOKEN, live_server
 from dgas_pipeline_tests.automation.conftest import ONE_RULE
-from dgas_pipeline_tests.deployment import DGAS_ENV, forget_code_location, run_dgas
+from dgas_pipeline_tests.deployment import DGAS_ENV, forget_code_location, instance_at, run_dgas
 from dgas_pipeline_tests.refusals import files_under
 
 EXIT_BAD_INPUT = 2
@@ -267,9 +266,8 @@ def database_dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 def instance_dump(home: Path) -> dict[str, Any]:
     """The Dagster instance's runs (id, job, status, tags) and backfills (id, status)."""
-    from dagster._core.instance.ref import InstanceRef
 
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+    with instance_at(home) as instance:
         runs = [
             (run.run_id, run.job_name, run.status.value, sorted(run.tags.items()))
             for run in instance.get_runs()

@@ -30,7 +30,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
-from dagster._core.instance.ref import InstanceRef
 
 from dgas_pipeline.defs.runtime import io_manager
 from dgas_pipeline.store import tables
@@ -38,6 +37,7 @@ from dgas_pipeline.store.engine import make_engine
 from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline_tests.automation.conftest import REPO
 from dgas_pipeline_tests.defs.conftest import busiest_bar, live_at
+from dgas_pipeline_tests.deployment import instance_at
 from dgas_pipeline_tests.reliability.conftest import (
     Hook,
     prepared_home,
@@ -119,7 +119,7 @@ def test_two_run_once_of_the_same_bar_at_once_store_and_send_each_signal_once(
 
     started = time.monotonic()
     with (
-        dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance,
+        instance_at(home) as instance,
         processes() as running,
     ):
         hook.hold_first = both_in_notifications(instance, bar.key)

@@ -29,7 +29,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
-from dagster._core.instance.ref import InstanceRef
 
 from dgas_pipeline.defs.automation import workers
 from dgas_pipeline.defs.automation.workers import WorkerIdentity
@@ -40,6 +39,7 @@ from dgas_pipeline.store.engine import make_engine
 from dgas_pipeline.store.schema import ensure_schema
 from dgas_pipeline_tests.automation.conftest import REPO
 from dgas_pipeline_tests.defs.conftest import busiest_bar, live_at
+from dgas_pipeline_tests.deployment import instance_at
 from dgas_pipeline_tests.processes import Site, child_pids, command_line, open_site
 from dgas_pipeline_tests.reliability import killpoint
 from dgas_pipeline_tests.reliability.conftest import (
@@ -183,7 +183,7 @@ def test_a_killed_run_once_is_found_dead_by_status_and_its_rerun_sends_each_sign
         return json.loads(done.stdout), done.stderr
 
     with (
-        dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance,
+        instance_at(home) as instance,
         processes() as running,
     ):
         with (tmp_path / "killed.err").open("w") as stderr:
@@ -268,7 +268,7 @@ def test_a_killed_run_once_is_found_dead_by_status_and_its_rerun_sends_each_sign
 
 def instance_status(home: Path, run_id: str) -> dg.DagsterRunStatus:
     """Read afresh (another process wrote it)."""
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+    with instance_at(home) as instance:
         run = instance.get_run_by_id(run_id)
         assert run is not None
         return run.status
