@@ -33,6 +33,7 @@ EARLIER_DEFAULTS = frozenset(
     {
         "6c285da5ede2edb4b1200b78bfbfd3bb1761cf56c61e0f511a636047b64c2124",
         "93f704135b71582f8e4473877678ed37902864279b5b3aef3b142e12c0bc8c66",
+        "6a3ad147a84a27fbb60d446f4c48bc1d1ecf26deab6bc460142efd51b6e7a0ec",
     }
 )
 

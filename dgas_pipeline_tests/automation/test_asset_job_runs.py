@@ -1,9 +1,10 @@
 """A backfill launched on the assets runs in Dagster's implicit asset job, not in ours.
 
 The UI's asset graph (and partitions page) launches such backfills: their runs are named
-`__ASSET_JOB` and carry none of our job's hooks or tags. They are still our runs: mirrored
-FAILED when a step fails, reconciled when they die without a hook, watched for a dead
-worker, and executed with the configured executor, not Dagster's process-per-step default.
+`__ASSET_JOB` and carry none of our job's hooks (the run queue gives them our job's tags:
+`daemon/test_asset_launches.py`). They are still our runs: mirrored FAILED when a step fails,
+reconciled when they die without a hook, watched for a dead worker, and executed with the
+configured executor, not Dagster's process-per-step default.
 """
 
 from __future__ import annotations

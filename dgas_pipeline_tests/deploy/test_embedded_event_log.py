@@ -156,15 +156,18 @@ def test_the_embedded_instance_uses_the_batched_event_log_under_history_runs(
         assert (home / "history" / "runs" / "index.db").exists()
 
 
-EARLIER = Path(__file__).with_name("earlier_dagster.yaml")  # the default the last release seeded
+EARLIER = Path(__file__).with_name("earlier_dagster.yaml")  # seeded two releases ago
+RELEASED = Path(__file__).with_name("released_dagster.yaml")  # seeded by the last release
 
 
+@pytest.mark.parametrize("seeded", [EARLIER, RELEASED], ids=lambda p: p.stem)
 def test_a_home_holding_the_earlier_default_gets_the_current_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert hashlib.sha256(EARLIER.read_bytes()).hexdigest() in EARLIER_DEFAULTS
+    assert hashlib.sha256(seeded.read_bytes()).hexdigest() in EARLIER_DEFAULTS
+    assert seeded.read_bytes() != embedded_instance_yaml()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    shutil.copy(EARLIER, tmp_path / "dagster.yaml")
+    shutil.copy(seeded, tmp_path / "dagster.yaml")
     ensure_dagster_home()
     assert (tmp_path / "dagster.yaml").read_bytes() == embedded_instance_yaml()
     assert [p.name for p in tmp_path.iterdir()] == ["dagster.yaml"]  # no partial file left

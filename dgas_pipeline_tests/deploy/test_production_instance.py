@@ -7,7 +7,6 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 import yaml
-from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from dgas_pipeline.dagster_home import check_dagster_postgres_url
@@ -38,7 +37,7 @@ def test_production_instance_stores_runs_in_postgres_and_queues_them(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PooledPostgresEventLogStorage"
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
-        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        assert type(instance.run_coordinator).__name__ == "PipelineRunCoordinator"
         assert instance.run_monitoring_enabled and instance.run_retries_enabled
 
         run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job())

@@ -128,7 +128,7 @@ def test_run_once_in_an_empty_directory(installed: Path, tmp_path: Path) -> None
     instance = yaml.safe_load((home / "dagster.yaml").read_text())
     packaged = yaml.safe_load((REPO / "dgas_pipeline" / "dagster.yaml").read_text())
     assert instance == packaged
-    assert instance["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert instance["run_coordinator"]["class"] == "PipelineRunCoordinator"
 
     with sqlite3.connect(home / "dgas.db") as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
