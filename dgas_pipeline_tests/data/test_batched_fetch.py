@@ -368,3 +368,22 @@ def test_files_written_from_synthetic_bars_give_the_synthetic_bars(
     generated = fetch_bars([synthetic], SYMBOLS, *window, market)
     assert_frame_equal(from_files.bars, generated.bars, check_exact=True)
     assert from_files.errors.keys() == generated.errors.keys()
+
+
+def test_hundreds_of_files_of_every_kind_read_together_equal_each_read_alone(
+    tmp_path: Path, market: MarketHoursManager
+) -> None:
+    """More files than one run of a reading thread: a file of every kind, at every position
+    of a run, gets what it gets alone (bars or error), and so do the plain files around it."""
+    kinds = list(FILE_KINDS)
+    symbols = [f"S{i:03d}" for i in range(240)]
+    odd = {symbol: kinds[i % len(kinds)] for i, symbol in enumerate(symbols[3::7])}
+    assert set(odd.values()) == set(kinds)
+    for symbol in symbols:
+        write = FILE_KINDS[odd.get(symbol, "parquet utc")]
+        if write is not None:
+            write(tmp_path / symbol, week(market, symbol))
+    files = FilesProvider(tmp_path)
+    assert_same_as_one_by_one(files, symbols, (*WEEK, "30min"), market)
+    batch = files.fetch_many(symbols, *WEEK, "30min")
+    assert "S000" in set(batch.bars["symbol"]) and "S239" in set(batch.bars["symbol"])
