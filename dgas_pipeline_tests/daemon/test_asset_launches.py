@@ -7,7 +7,7 @@ the cycle or EOD assets is queued with our job's run tags (one pipeline run at a
 config's `timeout_seconds` as its limit), an operator's own tag is kept, and a run of other
 assets gets none. With the daemon: the queue holds such a run while another pipeline run is
 in progress, launching a later run of other assets past it, and launches it once that run
-ended.
+ended; a backfill launched on the assets gets the same tags on its range run.
 """
 
 from __future__ import annotations
@@ -50,6 +50,12 @@ LAUNCH_RUN = """mutation ($params: ExecutionParams!) {
       __typename
       ... on LaunchRunSuccess { run { runId } }
       ... on RunConfigValidationInvalid { errors { message } }
+      ... on Error { message }
+    } }"""
+LAUNCH_BACKFILL = """mutation ($params: LaunchBackfillParams!) {
+    launchPartitionBackfill(backfillParams: $params) {
+      __typename
+      ... on LaunchBackfillSuccess { backfillId }
       ... on Error { message }
     } }"""
 PIPELINE_TAGS = {KIND_TAG, CONCURRENCY_TAG, MAX_RUNTIME_TAG}
@@ -158,3 +164,21 @@ def test_an_asset_launch_waits_in_the_queue_for_the_pipeline_run_in_progress(
         assert done.dagster_run.status == dg.DagsterRunStatus.SUCCESS, site.logs()
         assert done.start_time is not None
         assert done.start_time > ended.end_time
+
+        # A backfill of two bars on the assets (the UI's asset graph): the backfill daemon's
+        # range run is queued with our tags too.
+        params = {
+            "partitionNames": ["2026-11-27-09:30", "2026-11-27-10:00"],
+            "assetSelection": [{"path": [name]} for name in CYCLE_ASSETS],
+            "fromFailure": False,
+        }
+        launched = site.graphql(LAUNCH_BACKFILL, params=params)["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        backfill_run = site.wait_for_run(**{"dagster/backfill": launched["backfillId"]})
+        assert backfill_run.job_name == ASSET_JOB
+        assert backfill_run.status == dg.DagsterRunStatus.SUCCESS, site.logs()
+        assert pipeline_tags_of(backfill_run) == {
+            CONCURRENCY_TAG: CONCURRENCY_GROUP,
+            MAX_RUNTIME_TAG: str(TIMEOUT_S),
+            KIND_TAG: "cycle",
+        }
