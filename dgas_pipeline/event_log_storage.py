@@ -27,10 +27,15 @@ Dagster's SQLite event log, which stores a batch event by event, each in a trans
 own on the run's file and again on the index file (a commit, so an fsync, per event, ~12 per
 bar of a range run). It stores a batch in one transaction per file, the same rows, and
 serialises a check's planned event once as above.
+
+When the index transaction after a batch's INSERT fails, both storages delete the batch's rows
+from the run's events before the error reaches Dagster, which then stores the batch event by
+event: the run holds each event once (Dagster's own storages can then hold part of it twice).
 """
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 from dagster import Field, StringSource
@@ -139,7 +144,7 @@ class PooledPostgresEventLogStorage(CheckPlanSerialisedOnce, PostgresEventLogSto
         with self._connect() as conn:
             ids = [int(row[0]) for row in conn.execute(_INSERT_EVENTS, rows)]
         last = {e.get_dagster_event().asset_key: (e, i) for e, i in zip(events, ids, strict=True)}
-        with self.index_transaction() as conn:
+        with _taken_back_on_failure(self, events[0].run_id, ids), self.index_transaction() as conn:
             self._store_asset_event_tags(conn, events, ids)
             for event, event_id in last.values():
                 self._store_asset_event(conn, event, event_id)
@@ -151,9 +156,8 @@ _PLANNED = DagsterEventType.ASSET_MATERIALIZATION_PLANNED
 _BULK = frozenset(
     {_PLANNED, DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION}
 )
-_INSERT_EVENTS = SqlEventLogStorageTable.insert().returning(
-    SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
-)
+_EVENT_ID = SqlEventLogStorageTable.c.id
+_INSERT_EVENTS = SqlEventLogStorageTable.insert().returning(_EVENT_ID, sort_by_parameter_order=True)
 
 
 class BatchedSqliteEventLogStorage(CheckPlanSerialisedOnce, SqliteEventLogStorage):
@@ -182,6 +186,8 @@ class BatchedSqliteEventLogStorage(CheckPlanSerialisedOnce, SqliteEventLogStorag
         gets each asset or check event's row, tags and asset row in event order; the checks'
         execution rows follow (they open their own index transaction). A batch of one run and
         of Dagster's batchable events only; anything else is stored as Dagster stores it.
+        When the index transaction fails, the batch's rows leave the run's file again before
+        the error goes on to Dagster, which stores the batch event by event instead.
         """
         run_ids = {event.run_id for event in events}
         types = {event.dagster_event_type for event in events}
@@ -190,9 +196,10 @@ class BatchedSqliteEventLogStorage(CheckPlanSerialisedOnce, SqliteEventLogStorag
             return
         (run_id,) = run_ids
         with self.run_connection(run_id) as conn:
-            conn.execute(SqlEventLogStorageTable.insert(), [self._event_to_row(e) for e in events])
+            rows = [self._event_to_row(e) for e in events]
+            stored = conn.execute(_INSERT_EVENTS, rows).scalars().all()
         checks: list[tuple[EventLogEntry, int]] = []
-        with self.index_transaction() as conn:
+        with _taken_back_on_failure(self, run_id, stored), self.index_transaction() as conn:
             for event in events:
                 if event.dagster_event_type not in _INDEXED:
                     continue
@@ -205,6 +212,25 @@ class BatchedSqliteEventLogStorage(CheckPlanSerialisedOnce, SqliteEventLogStorag
                     checks.append((event, event_id))
         for event, event_id in checks:
             self.store_asset_check_event(event, event_id)
+
+
+@contextmanager
+def _taken_back_on_failure(
+    storage: SqlEventLogStorage, run_id: str, event_ids: Sequence[int]
+) -> Iterator[None]:
+    """Deletes a batch's rows from the run's event table when what follows fails.
+
+    The index transaction after them rolls back (a lock held past the busy timeout, a full
+    disk, a dropped connection): nothing of the batch is indexed. Dagster then stores the
+    batch again event by event, the run's rows included; without the batch's first rows the
+    run holds each event once, as if the batch had never been written.
+    """
+    try:
+        yield
+    except BaseException:
+        with storage.run_connection(run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.delete().where(_EVENT_ID.in_(event_ids)))
+        raise
 
 
 # Mirrored in the SQLite index file by Dagster's `store_event` (of the batchable events).

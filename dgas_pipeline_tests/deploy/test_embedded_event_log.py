@@ -18,6 +18,8 @@ from dgas_pipeline.dagster_home import (
     seed_instance_yaml,
 )
 from dgas_pipeline.defs.runtime.event_batching import BATCH_SIZE_ENV, EVENT_BATCH_SIZE
+from dgas_pipeline.event_log_storage import BatchedSqliteEventLogStorage
+from dgas_pipeline_tests.deploy.faults import fail_first_batch_index_write
 
 LETTERS = dg.StaticPartitionsDefinition(["a", "b", "c", "d"])
 RANGE_TAGS = {"dagster/asset_partition_range_start": "a", "dagster/asset_partition_range_end": "d"}
@@ -143,6 +145,23 @@ def test_a_range_run_is_stored_as_dagster_own_sqlite_event_log_stores_it(
     # one planned check row per partition, each holding the event
     planned_checks = [row[2:] for row in ours["checks"] if row[3] == "PLANNED"]
     assert planned_checks == [(k, "PLANNED", True, True) for k in "abcd"]
+
+
+def test_a_batch_whose_index_write_fails_is_stored_once_by_dagsters_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The index transaction of one batch rolls back (as on a lock held past SQLite's busy
+    timeout): Dagster stores that batch again event by event, and the run ends up stored as
+    Dagster's own event log stores it, each event once in the run's file and in the index."""
+    monkeypatch.setenv(BATCH_SIZE_ENV, str(EVENT_BATCH_SIZE))
+    failed = fail_first_batch_index_write(monkeypatch, BatchedSqliteEventLogStorage)
+    ours = _range_run(_home(tmp_path, "ours", dagster_own=False), monkeypatch, fail=False)
+    assert failed == [1]
+    assert "Falling back to storing multiple single-event storage requests" in (
+        capfd.readouterr().err
+    )
+    theirs = _range_run(_home(tmp_path, "theirs", dagster_own=True), monkeypatch, fail=False)
+    assert ours == theirs
 
 
 def test_the_embedded_instance_uses_the_batched_event_log_under_history_runs(

@@ -12,6 +12,8 @@ from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 from dgas_pipeline.dagster_home import check_dagster_postgres_url
 from dgas_pipeline.defs.runtime.event_batching import BATCH_SIZE_ENV, EVENT_BATCH_SIZE
 from dgas_pipeline.errors import InvalidInput
+from dgas_pipeline.event_log_storage import PooledPostgresEventLogStorage
+from dgas_pipeline_tests.deploy.faults import fail_first_batch_index_write
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_RULES = ("run_coordinator", "run_monitoring", "run_retries")
@@ -207,3 +209,31 @@ def test_a_range_run_with_a_check_is_stored_as_dagster_postgres_stores_it(
     assert [row[2:] for row in checks if row[2]] == [(k, "PLANNED", True) for k in "abc"]
     # every partition materialised; the asset's row holds the last one stored
     assert sorted(materialised) == ["a", "b", "c"] and last == materialised[-1]
+
+
+def test_a_batch_whose_index_write_fails_is_stored_once_by_dagsters_fallback(
+    production_home: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The index transaction after a batch's bulk INSERT rolls back: Dagster stores the batch
+    again event by event, and the run still holds each planned event and materialisation
+    once, every partition marked as when nothing failed."""
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    failed = fail_first_batch_index_write(monkeypatch, PooledPostgresEventLogStorage)
+    with dg.DagsterInstance.from_config(str(production_home)) as instance:
+        result = dg.materialize([letters], instance=instance, tags=RANGE_TAGS)
+        assert failed == [1]
+        assert "Falling back to storing multiple single-event storage requests" in (
+            capfd.readouterr().err
+        )
+        for kind in (
+            dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+            dg.DagsterEventType.ASSET_MATERIALIZATION,
+        ):
+            records = instance.get_records_for_run(result.run_id, of_type=kind).records
+            assert sorted(r.event_log_entry.dagster_event.partition for r in records) == [
+                "a",
+                "b",
+                "c",
+            ], kind
+        statuses = instance.get_status_by_partition(letters.key, ["a", "b", "c"], LETTERS)
+        assert statuses == dict.fromkeys("abc", AssetPartitionStatus.MATERIALIZED)
