@@ -30,7 +30,7 @@ serialises a check's planned event once as above.
 
 When the index transaction after a batch's INSERT fails, both storages delete the batch's rows
 from the run's events before the error reaches Dagster, which then stores the batch event by
-event: the run holds each event once (Dagster's own storages can then hold part of it twice).
+event: the run holds each event once (without that, the fallback stored those rows twice).
 """
 
 import os
