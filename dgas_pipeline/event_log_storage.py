@@ -59,6 +59,7 @@ from dagster_postgres.utils import (
     get_token_provider_from_config,
     pg_url_from_config,
 )
+from sqlalchemy import func, select
 
 # Connections past the one kept open, while threads of the process write at the same time.
 MAX_OVERFLOW = 10
@@ -195,9 +196,13 @@ class BatchedSqliteEventLogStorage(CheckPlanSerialisedOnce, SqliteEventLogStorag
             super().store_event_batch(events)
             return
         (run_id,) = run_ids
+        rows = [self._event_to_row(e) for e in events]
         with self.run_connection(run_id) as conn:
-            rows = [self._event_to_row(e) for e in events]
-            stored = conn.execute(_INSERT_EVENTS, rows).scalars().all()
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
+            # One write transaction: the batch's ids are the file's last. (Not RETURNING:
+            # SQLite has it from 3.35 on, and Python may be built on an older one.)
+            last = int(conn.execute(select(func.max(_EVENT_ID))).scalar_one())
+        stored = range(last - len(rows) + 1, last + 1)
         checks: list[tuple[EventLogEntry, int]] = []
         with _taken_back_on_failure(self, run_id, stored), self.index_transaction() as conn:
             for event in events:
