@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from dgas_pipeline.cycle.services import CycleServices
+from dgas_pipeline.cycle.symbols import cycle_symbols
 from dgas_pipeline.defs.names import CYCLE_JOB, LAUNCHED_BY_TAG
 from dgas_pipeline.market.bars import Bar
 from dgas_pipeline.operate.instance import QUIET, load_code_location
@@ -34,9 +36,12 @@ def run_once(bar: Bar, symbols: list[str] | None) -> dict[str, Any]:
         )
     unreadable: list[str] = []
     try:
+        # The bar's signals of the symbols this run asked for: an earlier run of the bar for
+        # other symbols stored its own, which are not this run's output.
+        asked = symbols or cycle_symbols(CycleServices(location))
         with location.engine().connect() as conn:
             row = repo.get_run(conn, result.run_id, bar.key) or {}
-            found = cycle_signals(conn, [bar.key], row.get("run_timestamp"))
+            found = cycle_signals(conn, [bar.key], row.get("run_timestamp"), asked)
     except SQLAlchemyError as err:
         # The database went away during the run: say so (the run is FAILED in Dagster and
         # reconciled later), never a traceback instead of the summary.

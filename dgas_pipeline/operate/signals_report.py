@@ -23,11 +23,16 @@ before notifying."""
 
 
 def cycle_signals(
-    conn: Connection, partition_keys: Iterable[str], run_started: datetime | None
+    conn: Connection,
+    partition_keys: Iterable[str],
+    run_started: datetime | None,
+    symbols: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The signals the cycles of `partition_keys` stored, each with its deliveries as the
-    run that started at `run_started` left them (None: no run to compare with)."""
-    return signal_rows(conn, signals_of_partitions(conn, partition_keys), run_started)
+    """The signals the cycles of `partition_keys` stored (of `symbols`, when given), each
+    with its deliveries as the run that started at `run_started` left them (None: no run to
+    compare with)."""
+    found = signals_of_partitions(conn, partition_keys, symbols)
+    return signal_rows(conn, found, run_started)
 
 
 def signal_rows(

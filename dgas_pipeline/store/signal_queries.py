@@ -33,8 +33,11 @@ def deliveries_of(conn: Connection, signal_ids: Iterable[int]) -> dict[int, list
     return found
 
 
-def signals_of_partitions(conn: Connection, partition_keys: Iterable[str]) -> list[dict[str, Any]]:
-    """The signals the cycles of `partition_keys` wrote, oldest first, then by symbol."""
+def signals_of_partitions(
+    conn: Connection, partition_keys: Iterable[str], symbols: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """The signals the cycles of `partition_keys` wrote (of `symbols` only, when given),
+    oldest first, then by symbol."""
     keys = list(partition_keys)
     if not keys:
         return []
@@ -43,6 +46,8 @@ def signals_of_partitions(conn: Connection, partition_keys: Iterable[str]) -> li
         .where(generated_signals.c.partition_key.in_(keys))
         .order_by(generated_signals.c.signal_timestamp, generated_signals.c.symbol)
     )
+    if symbols is not None:
+        stmt = stmt.where(generated_signals.c.symbol.in_(list(symbols)))
     return [dict(row) for row in conn.execute(stmt).mappings()]
 
 

@@ -40,6 +40,28 @@ def test_run_once_lists_signals_sent_then_already_sent(deployment: Deployment) -
     assert statuses == {"already_sent"}
 
 
+def test_run_once_for_some_symbols_lists_only_their_signals(deployment: Deployment) -> None:
+    """A bar run for the watchlist, then for one of its symbols and one more, then for the
+    watchlist again: each run lists the signals of its own symbols, not all of the bar's."""
+    env = deployment
+    with time_machine.travel(et(f"{DAY} 11:35"), tick=True):
+        code, first, _ = env.dgas("run-once", "--at", f"{DAY}T11:35-05:00", "--json")
+        assert code == 0 and first["signals"] > 1
+        symbol = first["signal_details"][0]["symbol"]
+        asked = f"{symbol},ZZTOP"
+        code, second, _ = env.dgas(
+            "run-once", "--at", f"{DAY}T11:35-05:00", "--symbols", asked, "--json"
+        )
+        assert code == 0 and second["symbols_requested"] == 2
+        listed = {r["symbol"] for r in second["signal_details"]}
+        assert symbol in listed and listed <= {symbol, "ZZTOP"}
+        assert len(second["signal_details"]) == second["signals"]
+        # and the watchlist's run of the bar again: none of ZZTOP's, which is not on it
+        code, third, _ = env.dgas("run-once", "--at", f"{DAY}T11:35-05:00", "--json")
+    assert code == 0
+    assert [r["id"] for r in third["signal_details"]] == [r["id"] for r in first["signal_details"]]
+
+
 def test_run_once_of_an_old_bar_says_stale_and_how_old_in_the_table(
     deployment: Deployment,
 ) -> None:
