@@ -348,16 +348,6 @@ def get_scheduler_state(conn: Connection) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def claim_notification(
-    conn: Connection, message_key: str, channel: str, signal_id: int | None = None
-) -> bool:
-    """May this message go out on this channel? False if it already went (or was retired).
-
-    `claim_notifications` for one message.
-    """
-    return bool(claim_notifications(conn, channel, [(message_key, signal_id)]))
-
-
 def claim_notifications(
     conn: Connection, channel: str, messages: Sequence[tuple[str, int | None]]
 ) -> list[str]:
@@ -439,16 +429,6 @@ def _open_notifications(
             )
         opened.extend(open_keys)
     return opened
-
-
-def mark_notification(
-    conn: Connection, message_key: str, channel: str, status: str, error: str | None = None
-) -> None:
-    """Record how a delivery ended (SENT/FAILED/STALE/PENDING), creating the row if needed.
-
-    `mark_notifications` for one message.
-    """
-    mark_notifications(conn, channel, [message_key], status, error)
 
 
 def mark_notifications(
@@ -566,10 +546,8 @@ def _now() -> datetime:
 
 __all__: Sequence[str] = [
     "KEEP",
-    "claim_notification",
     "claim_notifications",
     "get_scheduler_state",
-    "mark_notification",
     "mark_notifications",
     "mark_signals_notified",
     "metrics",

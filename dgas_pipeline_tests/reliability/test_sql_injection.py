@@ -126,8 +126,8 @@ def test_the_store_keeps_sql_looking_values_verbatim_in_every_table(db_url: str)
         for i, payload in enumerate(INJECTIONS):
             watchlist_store.add_watchlist(conn, payload, [payload, "SPY"], "every_bar")
             assert watchlist_store.record_run(conn, payload, payload, "FAILED", at)
-            assert repo.claim_notification(conn, payload, payload[:64])
-            repo.mark_notification(conn, payload, payload[:64], "FAILED", error=payload)
+            assert repo.claim_notifications(conn, payload[:64], [(payload, None)]) == [payload]
+            repo.mark_notifications(conn, payload[:64], [payload], "FAILED", error=payload)
             repo.upsert_metrics(
                 conn,
                 [

@@ -140,7 +140,7 @@ def test_0004_widens_the_key_columns_keeping_rows_constraints_and_indexes(db_url
     upgrade(db_url, "0003")
     with write_transaction(make_engine(db_url)) as conn:
         repositories.record_run(conn, run_row())
-        repositories.mark_notification(conn, "eod:2025-03-10", "console", "SENT")
+        repositories.mark_notifications(conn, "console", ["eod:2025-03-10"], "SENT")
     before = _keys(db_url)
     kept = _indexes_and_checks(db_url)
     assert _widths(db_url) == {key: widths[0] for key, widths in WIDENED.items()}
@@ -168,7 +168,7 @@ def test_0004_stores_the_longest_watchlist_run_and_alert_keys(db_url: str) -> No
         repositories.record_run(
             conn, run_row(kind="watchlist", partition_key=LONG_KEY, run_id=run_id)
         )
-        repositories.mark_notification(conn, alert_key(event), "console", "SENT")
+        repositories.mark_notifications(conn, "console", [alert_key(event)], "SENT")
     assert _keys(db_url) == sorted([(run_id, LONG_KEY), (alert_key(event), "console")])
 
 

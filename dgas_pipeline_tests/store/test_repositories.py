@@ -224,7 +224,7 @@ def test_a_transaction_that_raises_leaves_nothing_written(engine: Engine) -> Non
         repo.upsert_signals(conn, [signal_row(), signal_row(symbol="MSFT")])
         repo.record_run(conn, run_row())
         repo.set_scheduler_state(conn, status="RUNNING")
-        repo.claim_notification(conn, "signal:1", "console")
+        repo.claim_notifications(conn, "console", [("signal:1", None)])
         repo.upsert_metrics(conn, [metric_row()])
         raise CycleFailed
     with engine.connect() as conn:
@@ -325,17 +325,18 @@ def test_claim_notification_answer_table(
 ) -> None:
     with engine.begin() as conn:
         if previous is not None:
-            repo.mark_notification(conn, "eod:2025-03-10", "webhook", previous)
-        assert repo.claim_notification(conn, "eod:2025-03-10", "webhook") is may_send
+            repo.mark_notifications(conn, "webhook", ["eod:2025-03-10"], previous)
+        claimed = repo.claim_notifications(conn, "webhook", [("eod:2025-03-10", None)])
+        assert claimed == (["eod:2025-03-10"] if may_send else [])
 
 
 def test_a_sent_message_is_never_claimed_again_by_a_retry(engine: Engine) -> None:
     with engine.begin() as conn:
-        assert repo.claim_notification(conn, "signal:7", "telegram")
-        repo.mark_notification(conn, "signal:7", "telegram", "SENT")
+        assert repo.claim_notifications(conn, "telegram", [("signal:7", None)]) == ["signal:7"]
+        repo.mark_notifications(conn, "telegram", ["signal:7"], "SENT")
     with engine.begin() as conn:
-        assert not repo.claim_notification(conn, "signal:7", "telegram")
-        assert repo.claim_notification(conn, "signal:7", "email")
+        assert repo.claim_notifications(conn, "telegram", [("signal:7", None)]) == []
+        assert repo.claim_notifications(conn, "email", [("signal:7", None)]) == ["signal:7"]
         row = (
             conn.execute(
                 sa.select(notification_log).where(notification_log.c.channel == "telegram")
@@ -350,8 +351,8 @@ def test_a_sent_message_is_never_claimed_again_by_a_retry(engine: Engine) -> Non
 def test_each_claim_of_a_failed_message_counts_an_attempt(engine: Engine) -> None:
     with engine.begin() as conn:
         for _ in range(3):
-            assert repo.claim_notification(conn, "signal:8", "email")
-            repo.mark_notification(conn, "signal:8", "email", "FAILED", error="SMTP 451")
+            assert repo.claim_notifications(conn, "email", [("signal:8", None)]) == ["signal:8"]
+            repo.mark_notifications(conn, "email", ["signal:8"], "FAILED", error="SMTP 451")
         row = conn.execute(sa.select(notification_log)).mappings().one()
     assert (row["status"], row["attempts"], row["last_error"]) == ("FAILED", 3, "SMTP 451")
 
@@ -373,8 +374,8 @@ def test_retiring_many_messages_marks_those_not_done_stale_as_claims_would(
 ) -> None:
     with engine.begin() as conn:
         for key, previous in [("s:1", "SENT"), ("s:2", "FAILED"), ("s:3", "PENDING")]:
-            repo.claim_notification(conn, key, "email")
-            repo.mark_notification(conn, key, "email", previous, "was")
+            repo.claim_notifications(conn, "email", [(key, None)])
+            repo.mark_notifications(conn, "email", [key], previous, "was")
         messages: list[tuple[str, int | None]] = [(f"s:{n}", None) for n in range(1, 6)]
         assert repo.retire_notifications(conn, "email", messages) == 4
         assert repo.retire_notifications(conn, "email", messages) == 0  # all done now

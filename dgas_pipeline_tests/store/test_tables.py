@@ -107,7 +107,7 @@ def test_a_plain_insert_of_an_existing_signal_violates_the_unique_key(engine: En
 def test_deleting_a_signal_deletes_its_notification_log(engine: Engine) -> None:
     with engine.begin() as conn:
         [signal_id] = repositories.upsert_signals(conn, [signal_row()])
-        repositories.claim_notification(conn, f"signal:{signal_id}", "console", signal_id)
+        repositories.claim_notifications(conn, "console", [(f"signal:{signal_id}", signal_id)])
     with engine.begin() as conn:
         conn.execute(sa.delete(generated_signals).where(generated_signals.c.id == signal_id))
     with engine.connect() as conn:
